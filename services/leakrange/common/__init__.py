@@ -1,0 +1,1 @@
+"""Service runtime shared by every LeakPro Range service."""

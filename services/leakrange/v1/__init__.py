@@ -1,0 +1,1 @@
+"""Generated gRPC code for leakrange.v1 (do not edit)."""
