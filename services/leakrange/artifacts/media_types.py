@@ -1,0 +1,9 @@
+"""Media types the range stores artifacts under."""
+
+from __future__ import annotations
+
+MEDIA_MODEL = "application/vnd.leakrange.model+safetensors"
+MEDIA_TENSORS = "application/vnd.leakrange.tensors+safetensors"
+MEDIA_JSON = "application/json"
+MEDIA_HTML = "text/html"
+MEDIA_OCTET_STREAM = "application/octet-stream"
