@@ -92,7 +92,7 @@ class ErrorInterceptor(grpc.ServerInterceptor):
                 def stream_behavior(request: Any, context: grpc.ServicerContext) -> Iterator:
                     try:
                         yield from behavior(request, context)
-                    except Exception as err:  # noqa: BLE001 - translated, never leaked
+                    except Exception as err:
                         if _already_aborted(context):
                             raise
                         fail(err, context)
@@ -101,7 +101,7 @@ class ErrorInterceptor(grpc.ServerInterceptor):
             def unary_behavior(request: Any, context: grpc.ServicerContext) -> Any:
                 try:
                     return behavior(request, context)
-                except Exception as err:  # noqa: BLE001
+                except Exception as err:
                     if _already_aborted(context):
                         raise
                     fail(err, context)

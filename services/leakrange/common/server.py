@@ -123,7 +123,7 @@ class RangeServer:
         for callback in self._on_drain:
             try:
                 callback()
-            except Exception:  # noqa: BLE001
+            except Exception:
                 log.exception("drain callback failed")
         self.server.stop(grace).wait()
         if self._metrics_http is not None:

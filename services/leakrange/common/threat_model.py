@@ -113,7 +113,9 @@ class ThreatModel(BaseModel):
         if a.white_box:
             parts.append("The attacker has the model's weights (white-box) and can query it")
         else:
-            parts.append(f"The attacker can only query the model through its API and sees {outputs}")
+            parts.append(
+                f"The attacker can only query the model through its API and sees {outputs}"
+            )
         if a.rounding is not None:
             parts[-1] += f", rounded to {a.rounding} decimals"
         parts[-1] += "."

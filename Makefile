@@ -1,0 +1,47 @@
+# LeakPro Range developer commands. `make test` sets everything up from nothing.
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+PYTEST_ARGS ?=
+
+.PHONY: setup test lint typecheck protos check-protos bench demo images clean
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml requirements/lock.txt requirements/no-deps.txt tools/install_helm.py
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet torch==2.13.0
+	$(PY) -m pip install --quiet -r requirements/lock.txt
+	$(PY) -m pip install --quiet --no-deps -r requirements/no-deps.txt
+	$(PY) -m pip install --quiet --no-deps -e .
+	$(PY) tools/install_helm.py --dest $(VENV)/bin
+	touch $(STAMP)
+
+test: setup check-protos
+	$(PY) -m pytest -q $(PYTEST_ARGS)
+
+lint: setup
+	$(VENV)/bin/ruff check services tools tests
+
+typecheck: setup
+	$(VENV)/bin/mypy
+
+protos: setup
+	$(PY) tools/codegen.py
+
+check-protos: setup
+	$(PY) tools/codegen.py --check
+
+bench: setup
+	$(PY) tools/bench/target_throughput.py
+	$(PY) tools/bench/mia.py --quick
+
+demo: setup
+	$(VENV)/bin/leakrange run examples/adult-mia.yaml --out out/adult-mia
+
+images:
+	bash attack-images/build.sh
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache out

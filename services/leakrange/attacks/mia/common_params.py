@@ -1,0 +1,29 @@
+"""Parameter blocks and input checks shared by the reference-model attacks."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import numpy as np
+from pydantic import Field
+
+from leakrange.attacks.base import AttackParams
+from leakrange.attacks.context import RunContext
+from leakrange.common.errors import FailedPrecondition
+
+
+class ReferenceParams(AttackParams):
+    reference_models: int = Field(default=8, ge=1, le=1024,
+                                  description="Reference (shadow) models to train.")
+    epochs: int | None = Field(default=None, ge=1, le=1000,
+                               description="Override the recipe's epochs for reference models.")
+    strategy: Literal["auto", "batched", "sequential"] = Field(
+        default="auto", description="Train reference models at once (vmap) or one by one.")
+
+
+def population(ctx: RunContext, attack: str, minimum: int = 2) -> tuple[np.ndarray, np.ndarray]:
+    if ctx.population_x is None or ctx.population_y is None or len(ctx.population_x) < minimum:
+        raise FailedPrecondition(
+            f"data.population: attack '{attack}' needs at least {minimum} adversary records"
+        )
+    return ctx.population_x, ctx.population_y

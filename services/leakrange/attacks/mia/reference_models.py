@@ -1,0 +1,122 @@
+"""Reference (shadow) models trained by the adversary on the data it holds.
+
+Each reference model m is trained on a random half of a pool of records (``masks[m]``), with the
+architecture and recipe the threat model grants (or a proxy / approximation). Only the models'
+logits on the pool and on extra evaluation records are kept, never the models. The logits are
+cached in the artifact store under a content hash of everything that determines them, so a rerun
+reuses them and any change (data, masks, spec, recipe, seed, augmentation) misses the cache.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+
+import numpy as np
+from safetensors.numpy import load as st_load
+from safetensors.numpy import save as st_save
+
+from leakrange.artifacts import MEDIA_TENSORS
+from leakrange.attacks.context import RunContext
+from leakrange.common.errors import FailedPrecondition, IntegrityError, NotFound
+from leakrange.models import ModelSpec, TrainRecipe, spec_from_name_or_json, train_reference_logits
+
+CACHE_VERSION = "1"
+
+
+@dataclass(frozen=True)
+class ReferenceLogits:
+    pool: np.ndarray  # [M, n_pool, C]
+    extra: np.ndarray  # [M, n_extra, C]
+    masks: np.ndarray  # [M, n_pool] bool: record in model m's training set
+    cache_hit: bool
+
+
+def balanced_masks(n_models: int, n_records: int, seed: int) -> np.ndarray:
+    """Each record in exactly half of the models (Carlini et al.); one model: a random half."""
+    rng = np.random.default_rng(seed)
+    if n_models == 1:
+        mask = np.zeros((1, n_records), dtype=bool)
+        mask[0, rng.permutation(n_records)[: n_records // 2]] = True
+        return mask
+    order = rng.random((n_models, n_records)).argsort(axis=0)
+    return order < n_models // 2
+
+
+def reference_spec(ctx: RunContext, input_shape: tuple[int, ...], num_classes: int) -> ModelSpec:
+    """The architecture the threat model grants: the target's own spec or the named proxy."""
+    k = ctx.threat_model.knowledge
+    text = ctx.model_spec_json if k.architecture_known else (k.proxy_model or ctx.model_spec_json)
+    if not text:
+        raise FailedPrecondition("data.model_spec_json: reference models need a model spec")
+    return spec_from_name_or_json(text, list(input_shape), num_classes)
+
+
+def reference_recipe(ctx: RunContext, epochs: int | None) -> TrainRecipe:
+    recipe = TrainRecipe.model_validate_json(ctx.recipe_json) if ctx.recipe_json else TrainRecipe()
+    if epochs is not None:
+        recipe = recipe.model_copy(update={"epochs": epochs})
+    return recipe
+
+
+def cache_key(*parts: object) -> str:
+    h = hashlib.sha256(CACHE_VERSION.encode())
+    for part in parts:
+        if isinstance(part, np.ndarray):
+            arr = np.ascontiguousarray(part)
+            h.update(f"{arr.dtype.str}{arr.shape}".encode())
+            h.update(arr.tobytes())
+        else:
+            h.update(json.dumps(part, sort_keys=True, default=str).encode())
+        h.update(b"\x00")
+    return h.hexdigest()
+
+
+def train_references(
+    ctx: RunContext,
+    *,
+    n_models: int,
+    pool_x: np.ndarray,
+    pool_y: np.ndarray,
+    extra_x: np.ndarray,
+    spec: ModelSpec,
+    recipe: TrainRecipe,
+    seed: int,
+    strategy: str = "auto",
+    tag: str = "",
+) -> ReferenceLogits:
+    """Logits of ``n_models`` reference models on ``pool_x`` and ``extra_x`` (cached)."""
+    masks = balanced_masks(n_models, len(pool_x), seed)
+    key = cache_key(pool_x, pool_y, extra_x, masks, spec.model_dump(), recipe.model_dump(),
+                    n_models, seed, tag)
+    manifest = f"cache/mia/references/{key}"
+    cached = _load(ctx, manifest)
+    if cached is not None:
+        ctx.progress("reference_training", n_models, n_models, "reference outputs from cache")
+        pool, extra = cached
+        return ReferenceLogits(pool, extra, masks, cache_hit=True)
+    eval_x = np.concatenate([pool_x, extra_x]) if len(extra_x) else pool_x
+    seeds = [seed * 100_003 + m for m in range(n_models)]
+    ctx.progress("reference_training", 0, n_models, "training reference models")
+    logits = train_reference_logits(
+        spec, recipe, pool_x, pool_y, masks, eval_x, seeds=seeds,
+        strategy=strategy,  # type: ignore[arg-type]
+        progress=lambda done, total: ctx.progress("reference_training", done, total,
+                                                  "reference models trained"),
+        should_stop=ctx.cancelled,
+    )
+    pool, extra = logits[:, : len(pool_x)], logits[:, len(pool_x):]
+    blob = st_save({"pool": np.ascontiguousarray(pool), "extra": np.ascontiguousarray(extra)})
+    ref = ctx.store.put_bytes(blob, MEDIA_TENSORS)
+    ctx.store.put_manifest(manifest, {"sha256": ref.sha256, "models": n_models})
+    return ReferenceLogits(pool, extra, masks, cache_hit=False)
+
+
+def _load(ctx: RunContext, manifest: str) -> tuple[np.ndarray, np.ndarray] | None:
+    try:
+        doc = ctx.store.get_manifest(manifest)
+        tensors = st_load(ctx.store.get_bytes(doc["sha256"]))
+    except (NotFound, IntegrityError, KeyError):
+        return None
+    return tensors["pool"], tensors["extra"]

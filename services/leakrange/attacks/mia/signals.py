@@ -1,0 +1,154 @@
+"""Per-record membership signals from target outputs (or local logits under white-box access).
+
+Carlini et al. (2022) recommend the logit-scaled confidence ``phi = log(p_y / (1 - p_y))``,
+computed stably from logits as ``z_y - logsumexp(z_{j != y})``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.special import logsumexp
+
+from leakrange.attacks.context import RunContext
+from leakrange.common.errors import FailedPrecondition
+from leakrange.common.threat_model import OutputKind
+from leakrange.target.client import PredictOutput, TargetDescription
+
+EPS = 1e-12
+
+
+@dataclass(frozen=True)
+class Signals:
+    """True-class probability, its log and the logit-scaled confidence, one per record."""
+
+    prob: np.ndarray
+    log_prob: np.ndarray
+    phi: np.ndarray
+
+
+def from_logits(logits: np.ndarray, y: np.ndarray) -> Signals:
+    """``logits`` [..., n, C] (any leading dims, e.g. reference models), ``y`` [n]."""
+    logits = np.asarray(logits, dtype=np.float64)
+    idx = np.broadcast_to(y, logits.shape[:-1])[..., None]
+    true = np.take_along_axis(logits, idx, axis=-1)[..., 0]
+    lse_all = logsumexp(logits, axis=-1)
+    others = logits.copy()
+    np.put_along_axis(others, idx, -np.inf, axis=-1)
+    lse_rest = logsumexp(others, axis=-1)
+    log_prob = true - lse_all
+    return Signals(prob=np.exp(log_prob), log_prob=log_prob, phi=true - lse_rest)
+
+
+def from_probabilities(probs: np.ndarray, y: np.ndarray) -> Signals:
+    probs = np.clip(np.asarray(probs, dtype=np.float64), 0.0, 1.0)
+    p_y = np.take_along_axis(probs, np.broadcast_to(y, probs.shape[:-1])[..., None], -1)[..., 0]
+    rest = np.clip(probs.sum(axis=-1) - p_y, 0.0, None)
+    return _from_true_and_rest(p_y, rest)
+
+
+def from_topk(values: np.ndarray, indices: np.ndarray, y: np.ndarray, num_classes: int) -> Signals:
+    """Top-k probabilities: p_y if y is returned, else the unreturned mass spread evenly."""
+    values = np.asarray(values, dtype=np.float64)
+    hit = indices == y[:, None]
+    k = values.shape[1]
+    unreturned = np.clip(1.0 - values.sum(axis=1), 0.0, 1.0)
+    fallback = unreturned / max(1, num_classes - k)
+    p_y = np.where(hit.any(axis=1), (values * hit).sum(axis=1), fallback)
+    return _from_true_and_rest(p_y, np.clip(1.0 - p_y, 0.0, 1.0))
+
+
+def _from_true_and_rest(p_y: np.ndarray, rest: np.ndarray) -> Signals:
+    p = np.clip(p_y, EPS, 1.0)
+    r = np.clip(rest, EPS, 1.0)
+    return Signals(prob=p, log_prob=np.log(p), phi=np.log(p) - np.log(r))
+
+
+def from_output(out: PredictOutput, y: np.ndarray, num_classes: int) -> Signals:
+    if out.kind == "logits":
+        return from_logits(out.outputs, y)
+    if out.kind == "probabilities":
+        return from_probabilities(out.outputs, y)
+    if out.kind == "topk" and out.indices is not None:
+        return from_topk(out.outputs, out.indices, y, num_classes)
+    raise FailedPrecondition("threat_model.access.output: target returns only labels")
+
+
+def require_outputs(desc: TargetDescription, allowed: tuple[OutputKind, ...], attack: str) -> None:
+    """Check the access the target actually grants (not only what the request claims)."""
+    if desc.white_box:
+        return
+    if desc.output not in allowed:
+        raise FailedPrecondition(
+            f"threat_model.access.output: attack '{attack}' cannot run on the target's "
+            f"'{desc.output}' outputs"
+        )
+
+
+class TargetOracle:
+    """The adversary's view of the target: queries through the API, or local logits when the
+    policy is white-box (weights fetched with GetWeights)."""
+
+    def __init__(self, ctx: RunContext) -> None:
+        self._ctx = ctx
+        self.desc = ctx.target.describe()
+        self._local = None
+        if self.desc.white_box:
+            from leakrange.models import model_from_bytes
+
+            ref = ctx.target.get_weights()
+            self._local, _, _ = model_from_bytes(ctx.store.get_bytes(ref))
+
+    @property
+    def white_box(self) -> bool:
+        return self._local is not None
+
+    def signals(self, x: np.ndarray, y: np.ndarray, phase: str = "querying") -> Signals:
+        if self._local is not None:
+            from leakrange.models import predict_logits
+
+            return from_logits(predict_logits(self._local, x), y)
+        return from_output(self.query(x, phase), y, self.desc.num_classes)
+
+    def labels(self, x: np.ndarray, phase: str = "querying") -> np.ndarray:
+        if self._local is not None:
+            from leakrange.models import predict_logits
+
+            return predict_logits(self._local, x).argmax(axis=1)
+        out = self.query(x, phase)
+        if out.kind == "label":
+            return out.outputs.astype(np.int64)
+        if out.kind == "topk" and out.indices is not None:
+            return out.indices[:, 0]
+        return out.outputs.argmax(axis=1)
+
+    def query(self, x: np.ndarray, phase: str = "querying") -> PredictOutput:
+        """Query in chunks so progress and cancellation are reported between batches."""
+        ctx = self._ctx
+        chunk = max(1, self.desc.max_batch)
+        parts: list[PredictOutput] = []
+        for start in range(0, len(x), chunk):
+            ctx.check_cancelled()
+            parts.append(ctx.target.predict(x[start:start + chunk]))
+            ctx.progress(phase, min(start + chunk, len(x)), len(x), "records queried")
+        indices = [p.indices for p in parts if p.indices is not None]
+        return PredictOutput(
+            kind=parts[0].kind,
+            outputs=np.concatenate([p.outputs for p in parts]),
+            indices=np.concatenate(indices) if indices else None,
+            remaining_budget=parts[-1].remaining_budget,
+            records=len(x),
+        )
+
+
+def ensure_budget(oracle: TargetOracle, needed: int, attack: str) -> None:
+    """Fail before any work when the query budget cannot cover the attack."""
+    if oracle.white_box:
+        return
+    left = oracle._ctx.target.describe().remaining_budget
+    if left >= 0 and needed > left:
+        raise FailedPrecondition(
+            f"threat_model.access.query_budget: attack '{attack}' needs {needed} queries, "
+            f"{left} left"
+        )

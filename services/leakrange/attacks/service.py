@@ -1,0 +1,24 @@
+"""Builds an Attack server for one family (used by ``leakrange serve attack``)."""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry
+
+from leakrange.artifacts import ArtifactStore
+from leakrange.attacks.registry import get_registry
+from leakrange.attacks.servicer import AttackMetrics, AttackServicer
+from leakrange.common.server import RangeServer, ServerOptions, ServiceBinding, build_server
+from leakrange.v1 import attack_pb2, attack_pb2_grpc
+
+
+def build_attack_server(store: ArtifactStore, family: str, options: ServerOptions) -> RangeServer:
+    registry = CollectorRegistry()
+    servicer = AttackServicer(get_registry(family), store, AttackMetrics(registry))
+    binding = ServiceBinding(
+        descriptor=attack_pb2.DESCRIPTOR.services_by_name["Attack"],
+        servicer=servicer,
+        add=attack_pb2_grpc.add_AttackServicer_to_server,
+    )
+    server = build_server([binding], options, registry)
+    server.on_drain(servicer.cancel_all)
+    return server

@@ -1,0 +1,212 @@
+"""Thin gRPC servicer for ``leakrange.v1.Attack``, shared by every attack family."""
+
+from __future__ import annotations
+
+import json
+import logging
+import queue
+import threading
+from collections.abc import Iterator
+
+import grpc
+import numpy as np
+from prometheus_client import CollectorRegistry, Counter
+
+from leakrange.artifacts import MEDIA_JSON, ArtifactStore
+from leakrange.attacks.base import Attack, AttackOutput
+from leakrange.attacks.context import RunContext
+from leakrange.attacks.registry import AttackRegistry
+from leakrange.common.errors import AlreadyExists, InvalidArgument, NotFound, RangeError
+from leakrange.common.tensors import from_proto, require_finite, to_proto
+from leakrange.common.threat_model import ThreatModel, output_kind_to_proto
+from leakrange.target.client import TargetClient
+from leakrange.v1 import attack_pb2, attack_pb2_grpc, common_pb2
+
+log = logging.getLogger(__name__)
+
+FAMILY_CODES = {
+    "mia": attack_pb2.FAMILY_MIA,
+    "inversion": attack_pb2.FAMILY_INVERSION,
+    "federated": attack_pb2.FAMILY_FEDERATED,
+    "synthetic": attack_pb2.FAMILY_SYNTHETIC,
+}
+MAX_AUDIT_RECORDS = 1_000_000
+_DONE = object()
+
+
+class AttackMetrics:
+    def __init__(self, registry: CollectorRegistry) -> None:
+        self.runs = Counter(
+            "leakrange_attack_runs_total", "Attack runs by family and outcome",
+            ["family", "outcome"], registry=registry,
+        )
+
+
+class AttackServicer(attack_pb2_grpc.AttackServicer):
+    def __init__(
+        self, registry: AttackRegistry, store: ArtifactStore, metrics: AttackMetrics
+    ) -> None:
+        self._registry = registry
+        self._store = store
+        self._metrics = metrics
+        self._runs: dict[str, threading.Event] = {}
+        self._lock = threading.Lock()
+
+    # -- ListAttacks ---------------------------------------------------------------------------
+    def ListAttacks(self, request, context) -> attack_pb2.ListAttacksResponse:
+        return attack_pb2.ListAttacksResponse(attacks=[_info(a) for a in self._registry])
+
+    # -- Cancel --------------------------------------------------------------------------------
+    def Cancel(self, request, context) -> attack_pb2.CancelRunResponse:
+        with self._lock:
+            event = self._runs.get(request.run_id)
+        if event is None:
+            return attack_pb2.CancelRunResponse(cancelled=False)
+        event.set()
+        return attack_pb2.CancelRunResponse(cancelled=True)
+
+    def cancel_all(self) -> None:
+        with self._lock:
+            for event in self._runs.values():
+                event.set()
+
+    # -- Run -----------------------------------------------------------------------------------
+    def Run(self, request, context: grpc.ServicerContext) -> Iterator[attack_pb2.RunEvent]:
+        attack_cls = self._attack_class(request.attack)
+        params = attack_cls.parse_params(request.params_json)
+        if not request.HasField("threat_model"):
+            raise InvalidArgument("threat_model", "required")
+        threat = ThreatModel.from_proto(request.threat_model)
+        attack_cls.check_threat_model(threat)
+        audit_x, audit_y = _bundle(request.data.audit, "data.audit", required=True)
+        pop_x, pop_y = _bundle(request.data.population, "data.population", required=False)
+        if not request.target.address:
+            raise InvalidArgument("target.address", "required")
+        run_id = request.run_id or f"run-{id(request):x}"
+        cancel = threading.Event()
+        with self._lock:
+            if run_id in self._runs:
+                raise AlreadyExists("a run with this run_id is active")
+            self._runs[run_id] = cancel
+        context.add_callback(cancel.set)  # client went away -> stop the work
+        events: queue.Queue[object] = queue.Queue()
+        target = TargetClient(request.target.address, request.target.token or None)
+        ctx = RunContext(
+            run_id=run_id, target=target, store=self._store, threat_model=threat,
+            audit_x=audit_x, audit_y=audit_y, population_x=pop_x, population_y=pop_y,
+            dataset=request.data.dataset, model_spec_json=request.data.model_spec_json,
+            recipe_json=request.data.recipe_json, seed=request.seed,
+            progress=lambda phase, done, total, msg: events.put(attack_pb2.RunEvent(
+                progress=common_pb2.ProgressEvent(phase=phase, done=done, total=total,
+                                                  message=msg))),
+            log=lambda msg: events.put(attack_pb2.RunEvent(
+                log=common_pb2.LogEvent(level=common_pb2.LOG_LEVEL_INFO, message=msg))),
+            cancel_event=cancel,
+        )
+        outcome: dict[str, object] = {}
+
+        def work() -> None:
+            try:
+                outcome["output"] = attack_cls().run(ctx, params)
+            except BaseException as err:  # noqa: BLE001 - re-raised in the RPC thread
+                outcome["error"] = err
+            finally:
+                events.put(_DONE)
+
+        family = self._registry.family
+        worker = threading.Thread(target=work, name=f"attack-{run_id}", daemon=True)
+        worker.start()
+        try:
+            while True:
+                item = events.get()
+                if item is _DONE:
+                    break
+                yield item  # type: ignore[misc]
+            if "error" in outcome:
+                err = outcome["error"]
+                self._metrics.runs.labels(family, _outcome(err)).inc()
+                raise err  # type: ignore[misc]
+            output: AttackOutput = outcome["output"]  # type: ignore[assignment]
+            result = self._result(attack_cls, output, run_id, target.records_queried)
+            self._metrics.runs.labels(family, "succeeded").inc()
+            yield attack_pb2.RunEvent(result=result)
+        finally:
+            cancel.set()
+            worker.join(timeout=30)
+            target.close()
+            with self._lock:
+                self._runs.pop(run_id, None)
+
+    def _attack_class(self, name: str) -> type[Attack]:
+        if not name:
+            raise InvalidArgument("attack", "required")
+        try:
+            return self._registry.get(name)
+        except NotFound as err:
+            raise InvalidArgument("attack", str(err)) from None
+
+    def _result(
+        self, attack_cls: type[Attack], output: AttackOutput, run_id: str, queried: int
+    ) -> attack_pb2.AttackResult:
+        facts = {"queries": float(queried), **output.facts}
+        result = attack_pb2.AttackResult(
+            attack=attack_cls.name, family=FAMILY_CODES[attack_cls.family],
+            metrics=[common_pb2.Metric(name=k, value=float(v)) for k, v in facts.items()],
+        )
+        doc: dict[str, object] = {"schema_version": "1.0", "run_id": run_id,
+                                  "attack": attack_cls.name, "family": attack_cls.family,
+                                  "facts": facts}
+        if output.scores is not None:
+            scores = np.asarray(output.scores, dtype=np.float64)
+            result.scores.CopyFrom(to_proto(scores))
+            doc["scores"] = [float(s) for s in scores]
+        if output.reconstructions is not None:
+            result.reconstructions.CopyFrom(to_proto(output.reconstructions))
+        if output.reconstructed_labels is not None:
+            result.reconstructed_labels.CopyFrom(to_proto(output.reconstructed_labels))
+        for key, value in output.outputs.items():
+            result.outputs[key].CopyFrom(to_proto(value))
+
+        ref = self._store.put_bytes(json.dumps(doc).encode(), MEDIA_JSON)
+        result.artifact.CopyFrom(ref.to_proto())
+        return result
+
+
+def _outcome(err: object) -> str:
+    from leakrange.common.errors import Cancelled
+
+    if isinstance(err, Cancelled):
+        return "cancelled"
+    return "failed" if isinstance(err, RangeError) else "error"
+
+
+def _bundle(
+    bundle: attack_pb2.TensorBundle, field: str, *, required: bool
+) -> tuple[np.ndarray | None, np.ndarray | None]:
+    if "x" not in bundle.tensors:
+        if required:
+            raise InvalidArgument(f"{field}.x", "required")
+        return None, None
+    x = from_proto(bundle.tensors["x"], f"{field}.x",
+                   max_elements=MAX_AUDIT_RECORDS * 4096).astype(np.float32, copy=False)
+    require_finite(x, f"{field}.x")
+    if "y" not in bundle.tensors:
+        raise InvalidArgument(f"{field}.y", "required (class labels)")
+    y = from_proto(bundle.tensors["y"], f"{field}.y", max_elements=MAX_AUDIT_RECORDS)
+    if y.dtype.kind not in "iu":
+        raise InvalidArgument(f"{field}.y", "must be integer class labels")
+    if y.ndim != 1 or len(y) != len(x):
+        raise InvalidArgument(f"{field}.y", "must be one label per record in x")
+    return x, y.astype(np.int64)
+
+
+def _info(attack: type[Attack]) -> attack_pb2.AttackInfo:
+
+    return attack_pb2.AttackInfo(
+        name=attack.name, family=FAMILY_CODES[attack.family], summary=attack.summary,
+        paper=attack.paper,
+        supported_outputs=[output_kind_to_proto(k) for k in attack.supported_outputs],
+        requires_white_box=attack.requires_white_box,
+        uses_reference_models=attack.uses_reference_models,
+        params_schema_json=json.dumps(attack.params_schema()),
+    )

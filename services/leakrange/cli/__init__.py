@@ -1,0 +1,1 @@
+"""The ``leakrange`` command line."""

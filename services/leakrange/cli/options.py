@@ -1,0 +1,70 @@
+"""Options shared by the ``serve`` commands: flags, each with a LEAKRANGE_* variable."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from leakrange.common.errors import InvalidArgument
+from leakrange.common.server import DEFAULT_MAX_MESSAGE_BYTES, ServerOptions
+
+Host = Annotated[str, typer.Option("--host", envvar="LEAKRANGE_HOST", help="Bind address.")]
+Port = Annotated[int, typer.Option("--port", envvar="LEAKRANGE_PORT", help="gRPC port (0: any).")]
+MetricsPort = Annotated[
+    int | None,
+    typer.Option("--metrics-port", envvar="LEAKRANGE_METRICS_PORT",
+                 help="Prometheus HTTP port (0: any; unset: no metrics endpoint)."),
+]
+Token = Annotated[
+    str | None,
+    typer.Option("--token", envvar="LEAKRANGE_TOKEN", show_default=False,
+                 help="Bearer token required on every call (principal 'client')."),
+]
+ClientTokens = Annotated[
+    str | None,
+    typer.Option("--client-tokens", envvar="LEAKRANGE_CLIENT_TOKENS", show_default=False,
+                 help="Comma-separated principal:token pairs; each principal has its own budget."),
+]
+MaxMessage = Annotated[
+    int, typer.Option("--max-message-bytes", envvar="LEAKRANGE_MAX_MESSAGE_BYTES"),
+]
+Grace = Annotated[
+    float, typer.Option("--grace-seconds", envvar="LEAKRANGE_GRACE_SECONDS",
+                        help="How long in-flight calls may finish after SIGTERM."),
+]
+LogLevel = Annotated[str, typer.Option("--log-level", envvar="LEAKRANGE_LOG_LEVEL")]
+Store = Annotated[
+    str, typer.Option("--store", envvar="LEAKRANGE_STORE",
+                      help="Artifact store: a folder path or s3://bucket?endpoint=host:port."),
+]
+
+
+def parse_tokens(token: str | None, client_tokens: str | None) -> dict[str, str]:
+    """token -> principal, from ``--token`` and ``--client-tokens``."""
+    tokens: dict[str, str] = {}
+    if token:
+        tokens[token] = "client"
+    for pair in (client_tokens or "").split(","):
+        if not pair.strip():
+            continue
+        principal, sep, value = pair.strip().partition(":")
+        if not sep or not principal or not value:
+            raise InvalidArgument("client_tokens", "expected principal:token pairs")
+        tokens[value] = principal
+    return tokens
+
+
+def server_options(
+    host: str, port: int, metrics_port: int | None, token: str | None,
+    client_tokens: str | None, max_message_bytes: int, grace_seconds: float,
+) -> ServerOptions:
+    return ServerOptions(
+        host=host, port=port, metrics_port=metrics_port,
+        metrics_host="0.0.0.0" if host in ("0.0.0.0", "::") else host,
+        auth_tokens=parse_tokens(token, client_tokens),
+        max_message_bytes=max_message_bytes, grace_seconds=grace_seconds,
+    )
+
+
+DEFAULT_MAX_MESSAGE = DEFAULT_MAX_MESSAGE_BYTES

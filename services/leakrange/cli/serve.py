@@ -1,0 +1,109 @@
+"""``leakrange serve target|attack|orchestrator``: run one range service in this process."""
+
+from __future__ import annotations
+
+import logging
+from typing import Annotated
+
+import typer
+
+from leakrange.artifacts import open_store
+from leakrange.cli.options import (
+    DEFAULT_MAX_MESSAGE,
+    ClientTokens,
+    Grace,
+    Host,
+    LogLevel,
+    MaxMessage,
+    MetricsPort,
+    Port,
+    Store,
+    Token,
+    server_options,
+)
+from leakrange.common.errors import RangeError
+from leakrange.common.logging_setup import configure_logging
+from leakrange.common.server import EXIT_ERROR, EXIT_USAGE
+
+serve_app = typer.Typer(help="Run a range service.", no_args_is_help=True)
+log = logging.getLogger(__name__)
+
+
+@serve_app.command("target")
+def serve_target(
+    model: Annotated[str, typer.Option("--model", envvar="LEAKRANGE_MODEL",
+                                       help="Model artifact: sha256:... or a published name.")],
+    store: Store = ".leakrange/store",
+    output: Annotated[str, typer.Option(
+        "--output", envvar="LEAKRANGE_OUTPUT", help="logits | probabilities | topk:K | label")
+    ] = "probabilities",
+    rounding: Annotated[int | None, typer.Option("--rounding", envvar="LEAKRANGE_ROUNDING")] = None,
+    query_budget: Annotated[int, typer.Option(
+        "--query-budget", envvar="LEAKRANGE_QUERY_BUDGET", help="Records per principal; 0: none.")
+    ] = 0,
+    white_box: Annotated[bool, typer.Option("--white-box", envvar="LEAKRANGE_WHITE_BOX")] = False,
+    max_batch: Annotated[int, typer.Option("--max-batch", envvar="LEAKRANGE_MAX_BATCH")] = 4096,
+    host: Host = "127.0.0.1",
+    port: Port = 50051,
+    metrics_port: MetricsPort = None,
+    token: Token = None,
+    client_tokens: ClientTokens = None,
+    max_message_bytes: MaxMessage = DEFAULT_MAX_MESSAGE,
+    grace_seconds: Grace = 10.0,
+    log_level: LogLevel = "INFO",
+) -> None:
+    """Serve a model artifact under an access policy."""
+    from leakrange.target.policy import AccessPolicy
+    from leakrange.target.service import TargetSettings, build_target_server
+
+    configure_logging(log_level)
+    try:
+        policy = AccessPolicy.parse(output, rounding, query_budget, white_box)
+        options = server_options(host, port, metrics_port, token, client_tokens,
+                                 max_message_bytes, grace_seconds)
+    except RangeError as err:
+        typer.echo(f"error: {err}", err=True)
+        raise typer.Exit(EXIT_USAGE) from None
+    try:
+        server = build_target_server(
+            open_store(store), TargetSettings(model, policy, max_batch), options
+        ).start()
+    except RangeError as err:
+        typer.echo(f"error: {err}", err=True)
+        raise typer.Exit(EXIT_ERROR) from None
+    _announce(server.port, server.metrics_port)
+    raise typer.Exit(server.serve_forever())
+
+
+def _announce(port: int, metrics_port: int | None) -> None:
+    """One machine-readable line on stdout so a parent process can learn the bound ports."""
+    typer.echo(f"LEAKRANGE_READY port={port} metrics_port={metrics_port or 0}", nl=True)
+
+
+@serve_app.command("attack")
+def serve_attack(
+    family: Annotated[str, typer.Option("--family", envvar="LEAKRANGE_FAMILY",
+                                        help="mia | inversion | federated | synthetic")],
+    store: Store = ".leakrange/store",
+    host: Host = "127.0.0.1",
+    port: Port = 50061,
+    metrics_port: MetricsPort = None,
+    token: Token = None,
+    client_tokens: ClientTokens = None,
+    max_message_bytes: MaxMessage = DEFAULT_MAX_MESSAGE,
+    grace_seconds: Grace = 10.0,
+    log_level: LogLevel = "INFO",
+) -> None:
+    """Serve one attack family (ListAttacks / Run / Cancel)."""
+    from leakrange.attacks.service import build_attack_server
+
+    configure_logging(log_level)
+    try:
+        options = server_options(host, port, metrics_port, token, client_tokens,
+                                 max_message_bytes, grace_seconds)
+        server = build_attack_server(open_store(store), family, options).start()
+    except RangeError as err:
+        typer.echo(f"error: {err}", err=True)
+        raise typer.Exit(EXIT_USAGE) from None
+    _announce(server.port, server.metrics_port)
+    raise typer.Exit(server.serve_forever())

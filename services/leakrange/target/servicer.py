@@ -1,0 +1,105 @@
+"""Thin gRPC servicer for ``leakrange.v1.Target``: proto -> domain -> proto."""
+
+from __future__ import annotations
+
+import grpc
+from prometheus_client import CollectorRegistry, Counter
+
+from leakrange.common.errors import InvalidArgument, PermissionDenied
+from leakrange.common.interceptors import current_principal
+from leakrange.common.tensors import from_proto, to_proto
+from leakrange.common.threat_model import output_kind_to_proto
+from leakrange.target.budget import QueryBudget
+from leakrange.target.model_host import ModelHost
+from leakrange.target.policy import AccessPolicy, shape_outputs
+from leakrange.v1 import common_pb2, target_pb2, target_pb2_grpc
+
+
+class TargetMetrics:
+    def __init__(self, registry: CollectorRegistry) -> None:
+        self.records = Counter(
+            "leakrange_target_records_total", "Records queried through Predict",
+            ["outcome"], registry=registry,
+        )
+        self.weights = Counter(
+            "leakrange_target_weight_requests_total", "GetWeights calls", ["outcome"],
+            registry=registry,
+        )
+
+
+class TargetServicer(target_pb2_grpc.TargetServicer):
+    def __init__(
+        self, host: ModelHost, policy: AccessPolicy, budget: QueryBudget, metrics: TargetMetrics
+    ) -> None:
+        self._host = host
+        self._policy = policy
+        self._budget = budget
+        self._metrics = metrics
+
+    def Describe(self, request, context: grpc.ServicerContext) -> target_pb2.TargetInfo:
+        host = self._host
+        return target_pb2.TargetInfo(
+            model_kind=host.spec.kind,
+            input_shape=list(host.input_shape),
+            input_dtype=common_pb2.DTYPE_FLOAT32,
+            num_classes=host.spec.num_classes,
+            class_names=host.class_names,
+            access=_access_proto(self._policy),
+            remaining_budget=self._budget.remaining(current_principal.get()),
+            max_batch=host.max_batch,
+            dataset=host.dataset,
+        )
+
+    def Predict(self, request, context: grpc.ServicerContext) -> target_pb2.PredictResponse:
+        host = self._host
+        shape = request.inputs.shape
+        if len(shape) >= 1 and shape[0] > host.max_batch:
+            raise InvalidArgument("inputs.shape[0]", f"batch larger than max_batch {host.max_batch}")
+        max_elements = host.max_batch * max(1, _prod(host.input_shape))
+        x = host.validate(from_proto(request.inputs, "inputs", max_elements=max_elements,
+                                     allow_empty=True))
+        principal = current_principal.get()
+        n = int(x.shape[0])
+        try:
+            remaining = self._budget.charge(principal, n)
+        except Exception:
+            self._metrics.records.labels("refused_budget").inc(n)
+            raise
+        try:
+            outputs, indices = shape_outputs(host.logits(x), self._policy)
+        except Exception:
+            self._budget.refund(principal, n)
+            raise
+        self._metrics.records.labels("answered").inc(n)
+        response = target_pb2.PredictResponse(
+            kind=output_kind_to_proto(self._policy.output),
+            outputs=to_proto(outputs),
+            remaining_budget=remaining,
+        )
+        if indices is not None:
+            response.indices.CopyFrom(to_proto(indices))
+        return response
+
+    def GetWeights(self, request, context: grpc.ServicerContext) -> common_pb2.ArtifactRef:
+        if not self._policy.white_box:
+            self._metrics.weights.labels("denied").inc()
+            raise PermissionDenied("weights are not available under a black-box policy")
+        self._metrics.weights.labels("granted").inc()
+        return self._host.ref.to_proto()
+
+
+def _access_proto(policy: AccessPolicy) -> common_pb2.Access:
+    msg = common_pb2.Access(
+        white_box=policy.white_box, output=output_kind_to_proto(policy.output),
+        top_k=policy.top_k, query_budget=policy.query_budget,
+    )
+    if policy.rounding is not None:
+        msg.rounding = policy.rounding
+    return msg
+
+
+def _prod(shape: tuple[int, ...]) -> int:
+    out = 1
+    for d in shape:
+        out *= d
+    return out

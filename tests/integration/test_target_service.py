@@ -1,0 +1,196 @@
+"""The Target service on loopback, called through the generated stubs."""
+
+from __future__ import annotations
+
+import urllib.request
+
+import grpc
+import numpy as np
+import pytest
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
+
+from leakrange.common.client import open_channel
+from leakrange.common.tensors import from_proto, to_proto
+from leakrange.models import model_from_bytes, predict_logits
+from leakrange.target.policy import AccessPolicy
+from leakrange.v1 import common_pb2, target_pb2, target_pb2_grpc
+
+
+def _stub(server, token: str | None = None) -> target_pb2_grpc.TargetStub:
+    return target_pb2_grpc.TargetStub(open_channel(f"127.0.0.1:{server.port}", token))
+
+
+def _predict(stub, x: np.ndarray) -> target_pb2.PredictResponse:
+    return stub.Predict(target_pb2.PredictRequest(inputs=to_proto(x)))
+
+
+def _local_logits(target, x: np.ndarray) -> np.ndarray:
+    model, _, _ = model_from_bytes(target.store.get_bytes(target.ref))
+    return predict_logits(model, x)
+
+
+def test_health_and_reflection(adult_target, serve_target):
+    server = serve_target(adult_target.store, adult_target.ref)
+    channel = open_channel(f"127.0.0.1:{server.port}")
+    health = health_pb2_grpc.HealthStub(channel)
+    for name in ("", "leakrange.v1.Target"):
+        resp = health.Check(health_pb2.HealthCheckRequest(service=name))
+        assert resp.status == health_pb2.HealthCheckResponse.SERVING
+    refl = reflection_pb2_grpc.ServerReflectionStub(channel)
+    responses = refl.ServerReflectionInfo(iter([reflection_pb2.ServerReflectionRequest(
+        list_services="")]))
+    names = {s.name for r in responses for s in r.list_services_response.service}
+    assert "leakrange.v1.Target" in names
+    assert "grpc.health.v1.Health" in names
+
+
+def test_describe(adult_target, serve_target):
+    server = serve_target(adult_target.store, adult_target.ref,
+                          AccessPolicy("topk", top_k=1, query_budget=50))
+    info = _stub(server).Describe(target_pb2.DescribeRequest())
+    assert list(info.input_shape) == [adult_target.data.x.shape[1]]
+    assert info.num_classes == 2
+    assert info.model_kind == "mlp"
+    assert info.access.output == common_pb2.OUTPUT_KIND_TOP_K
+    assert info.remaining_budget == 50
+    assert info.dataset == "adult"
+
+
+@pytest.mark.parametrize("output", ["logits", "probabilities", "topk:1", "label"])
+def test_policy_shapes(adult_target, serve_target, output):
+    policy = AccessPolicy.parse(output)
+    server = serve_target(adult_target.store, adult_target.ref, policy)
+    x = adult_target.data.x[:7]
+    resp = _predict(_stub(server), x)
+    out = from_proto(resp.outputs)
+    logits = _local_logits(adult_target, x)
+    if output == "logits":
+        np.testing.assert_allclose(out, logits, rtol=1e-5, atol=1e-5)
+    elif output == "probabilities":
+        assert out.shape == (7, 2)
+        np.testing.assert_allclose(out.sum(axis=1), 1.0, atol=1e-5)
+        np.testing.assert_array_equal(out.argmax(1), logits.argmax(1))
+    elif output == "topk:1":
+        assert out.shape == (7, 1)
+        idx = from_proto(resp.indices)
+        np.testing.assert_array_equal(idx[:, 0], logits.argmax(1))
+        assert (out[:, 0] >= 0.5 - 1e-6).all()
+    else:
+        assert out.dtype == np.int64 and out.shape == (7,)
+        np.testing.assert_array_equal(out, logits.argmax(1))
+        assert not resp.HasField("indices")
+
+
+def test_rounding(adult_target, serve_target):
+    server = serve_target(adult_target.store, adult_target.ref,
+                          AccessPolicy("probabilities", rounding=1))
+    out = from_proto(_predict(_stub(server), adult_target.data.x[:20]).outputs)
+    np.testing.assert_allclose(out * 10, np.round(out * 10), atol=1e-4)
+
+
+def test_query_budget_per_principal(adult_target, serve_target):
+    server = serve_target(adult_target.store, adult_target.ref,
+                          AccessPolicy(query_budget=10), tokens={"t-a": "adv-a", "t-b": "adv-b"})
+    a, b = _stub(server, "t-a"), _stub(server, "t-b")
+    x = adult_target.data.x
+    assert _predict(a, x[:6]).remaining_budget == 4
+    with pytest.raises(grpc.RpcError) as err:
+        _predict(a, x[:5])
+    assert err.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
+    assert "budget" in err.value.details()
+    assert _predict(a, x[:4]).remaining_budget == 0
+    # The other adversary has its own budget.
+    assert _predict(b, x[:10]).remaining_budget == 0
+    assert a.Describe(target_pb2.DescribeRequest()).remaining_budget == 0
+
+
+def _bad(stub, inputs: common_pb2.Tensor) -> grpc.RpcError:
+    with pytest.raises(grpc.RpcError) as err:
+        stub.Predict(target_pb2.PredictRequest(inputs=inputs))
+    return err.value
+
+
+def test_bad_inputs_are_invalid_argument(adult_target, serve_target):
+    server = serve_target(adult_target.store, adult_target.ref, max_batch=16)
+    stub = _stub(server)
+    d = adult_target.data.x.shape[1]
+    x = adult_target.data.x[:4].copy()
+    cases = {
+        "wrong shape": (to_proto(x[:, :-1]), "inputs.shape"),
+        "wrong rank": (to_proto(x.reshape(4, 1, d)), "inputs.shape"),
+        "integer dtype": (to_proto(x.astype(np.int64)), "inputs.dtype"),
+        "empty": (to_proto(np.zeros((0, d), np.float32)), "inputs"),
+        "oversize batch": (to_proto(np.zeros((17, d), np.float32)), "inputs.shape[0]"),
+        "truncated data": (common_pb2.Tensor(dtype=common_pb2.DTYPE_FLOAT32, shape=[4, d],
+                                             data=x.tobytes()[:-4]), "inputs.data"),
+        "no dtype": (common_pb2.Tensor(shape=[4, d], data=x.tobytes()), "inputs.dtype"),
+    }
+    nan = x.copy()
+    nan[1, 3] = np.nan
+    cases["nan"] = (to_proto(nan), "inputs")
+    inf = x.copy()
+    inf[0, 0] = np.inf
+    cases["inf"] = (to_proto(inf), "inputs")
+    secret = f"{x[1, 3]:.6f}"
+    for name, (tensor, field) in cases.items():
+        err = _bad(stub, tensor)
+        assert err.code() == grpc.StatusCode.INVALID_ARGUMENT, name
+        assert err.details().startswith(field), (name, err.details())
+        assert secret not in err.details()
+
+
+def test_oversized_payload_is_refused(adult_target, serve_target):
+    server = serve_target(adult_target.store, adult_target.ref, max_message_bytes=64 * 1024)
+    big = np.zeros((1000, adult_target.data.x.shape[1]), np.float32)  # ~430 KB
+    err = _bad(_stub(server), to_proto(big))
+    assert err.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
+
+
+def test_get_weights_only_white_box(adult_target, serve_target):
+    black = serve_target(adult_target.store, adult_target.ref, AccessPolicy())
+    with pytest.raises(grpc.RpcError) as err:
+        _stub(black).GetWeights(target_pb2.GetWeightsRequest())
+    assert err.value.code() == grpc.StatusCode.PERMISSION_DENIED
+    white = serve_target(adult_target.store, adult_target.ref, AccessPolicy(white_box=True))
+    ref = _stub(white).GetWeights(target_pb2.GetWeightsRequest())
+    assert ref.sha256 == adult_target.ref.sha256
+    model, spec, _ = model_from_bytes(adult_target.store.get_bytes(ref.sha256))
+    assert spec.kind == "mlp"
+
+
+def test_auth(adult_target, serve_target):
+    server = serve_target(adult_target.store, adult_target.ref, tokens={"s3cret": "adv"})
+    x = adult_target.data.x[:2]
+    for token in (None, "wrong"):
+        with pytest.raises(grpc.RpcError) as err:
+            _predict(_stub(server, token), x)
+        assert err.value.code() == grpc.StatusCode.UNAUTHENTICATED
+    assert _predict(_stub(server, "s3cret"), x).outputs.shape == [2, 2]
+    # A method no bound service declares is refused even with a valid token.
+    channel = open_channel(f"127.0.0.1:{server.port}", "s3cret")
+    unknown = channel.unary_unary("/leakrange.v1.Target/DumpTrainingData",
+                                  request_serializer=lambda m: b"",
+                                  response_deserializer=lambda b: b)
+    with pytest.raises(grpc.RpcError) as err:
+        unknown(b"")
+    assert err.value.code() == grpc.StatusCode.PERMISSION_DENIED
+    # Health stays public (kubelet probes carry no token).
+    health = health_pb2_grpc.HealthStub(open_channel(f"127.0.0.1:{server.port}"))
+    assert health.Check(health_pb2.HealthCheckRequest()).status == \
+        health_pb2.HealthCheckResponse.SERVING
+
+
+def test_prometheus_metrics(adult_target, serve_target):
+    server = serve_target(adult_target.store, adult_target.ref, metrics=True)
+    stub = _stub(server)
+    _predict(stub, adult_target.data.x[:5])
+    with pytest.raises(grpc.RpcError):
+        _predict(stub, adult_target.data.x[:0])
+    text = urllib.request.urlopen(f"http://127.0.0.1:{server.metrics_port}/metrics").read().decode()
+    assert 'leakrange_target_records_total{outcome="answered"} 5.0' in text
+    assert ('leakrange_grpc_requests_total{code="OK",method="Predict",'
+            'service="leakrange.v1.Target"} 1.0') in text
+    assert ('leakrange_grpc_requests_total{code="INVALID_ARGUMENT",method="Predict",'
+            'service="leakrange.v1.Target"} 1.0') in text
+    assert "leakrange_grpc_request_seconds_bucket" in text
