@@ -1,0 +1,84 @@
+"""Render a Report as one self-contained HTML page (inline CSS, plots as inline PNG data URIs)."""
+
+from __future__ import annotations
+
+from jinja2 import Environment, PackageLoader, StrictUndefined
+
+import leakrange
+from leakrange.metrics.estimate import Estimate
+from leakrange.report.plots import histogram_plot, roc_plot
+from leakrange.report.schema import Report
+
+TEMPLATE = "report.html.j2"
+RISK_COLOURS = {
+    "low": "#2e7d32",
+    "medium": "#b7791f",
+    "high": "#d9480f",
+    "critical": "#a61e1e",
+    "unknown": "#6b7280",
+}
+
+
+def render_html(report: Report) -> str:
+    """The report page for a data-protection officer (summary first, details below)."""
+    env = _environment()
+    confidence = next((a.metrics.confidence for a in report.attacks if a.metrics), 0.95)
+    return env.get_template(TEMPLATE).render(
+        r=report,
+        confidence=confidence,
+        roc_uri=roc_plot(report.attacks),
+        histograms=[histogram_plot(a) for a in report.attacks],
+        risk_colours=RISK_COLOURS,
+        version=leakrange.__version__,
+    )
+
+
+def _environment() -> Environment:
+    env = Environment(
+        loader=PackageLoader("leakrange.report", "templates"),
+        autoescape=True,
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters["pct"] = pct
+    env.filters["est_pct"] = estimate_pct
+    env.filters["est"] = estimate_plain
+    env.filters["duration"] = duration
+    return env
+
+
+def pct(value: float | None, digits: int = 1) -> str:
+    """0.0361 -> "3.6 %"; None -> "n/a"."""
+    if value is None:
+        return "n/a"
+    return f"{value * 100:.{digits}f} %"
+
+
+def estimate_pct(e: Estimate | None) -> str:
+    """A rate with its interval: "3.6 % (2.9-4.4 %)"."""
+    if e is None:
+        return "n/a"
+    if e.ci_low is None or e.ci_high is None:
+        return pct(e.value)
+    return f"{pct(e.value)} ({e.ci_low * 100:.1f}\u2013{e.ci_high * 100:.1f} %)"
+
+
+def estimate_plain(e: Estimate | None, digits: int = 3) -> str:
+    """A number with its interval: "0.630 (0.621-0.642)"."""
+    if e is None:
+        return "n/a"
+    if e.ci_low is None or e.ci_high is None:
+        return f"{e.value:.{digits}f}"
+    return f"{e.value:.{digits}f} ({e.ci_low:.{digits}f}\u2013{e.ci_high:.{digits}f})"
+
+
+def duration(seconds: float) -> str:
+    """3725 -> "1 h 2 min"; 185 -> "3 min 5 s"; 12.34 -> "12.3 s"."""
+    if seconds < 60:
+        return f"{seconds:.1f} s"
+    minutes, secs = divmod(round(seconds), 60)
+    if minutes < 60:
+        return f"{minutes} min {secs} s"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} h {minutes} min"
