@@ -1,0 +1,323 @@
+"""``ExerciseRunner``: runs one exercise from a queued record to a final state.
+
+Steps: train or load the target (ground truth stays here) -> draw the audit set and the
+adversary's data -> deploy the target and the attack services through the backend -> run each
+adversary's attacks over gRPC (a watchdog polls the backend for dead services) -> score every
+returned score vector against the audit labels -> build and store the report -> tear down.
+Attacks that already succeeded (a resumed exercise) are not run again.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import threading
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import grpc
+
+from leakrange.artifacts import MEDIA_JSON, ArtifactStore
+from leakrange.common.client import open_channel
+from leakrange.common.errors import RangeError, from_rpc_error
+from leakrange.common.tensors import from_proto
+from leakrange.orchestrator.adversary_view import adversary_data, attack_seed, run_request
+from leakrange.orchestrator.backend import Deployment, RangeBackend, TargetDeploySpec
+from leakrange.orchestrator.control import ExerciseControl
+from leakrange.orchestrator.events import Event, EventHub, Progress
+from leakrange.orchestrator.ground_truth import (
+    AuditSet,
+    DatasetCache,
+    PreparedTarget,
+    adversary_rows,
+    build_audit,
+    prepare_target,
+)
+from leakrange.orchestrator.records import (
+    AttackRecord,
+    ExerciseRecord,
+    ExerciseState,
+    MetricValue,
+)
+from leakrange.orchestrator.scoring import (
+    check_scores,
+    headline_metrics,
+    load_scores,
+    store_scores,
+)
+from leakrange.orchestrator.spec import AdversarySpec, AttackSpec, ExerciseSpec
+from leakrange.orchestrator.spec_loading import parse_spec
+from leakrange.orchestrator.state import ExerciseDB
+from leakrange.orchestrator.telemetry import OrchestratorMetrics
+from leakrange.v1 import attack_pb2, attack_pb2_grpc
+
+log = logging.getLogger(__name__)
+
+INTERNAL_FAILURE = "internal error (details are in the orchestrator log)"
+
+
+@dataclass(frozen=True)
+class RunnerSettings:
+    # Bootstrap resamples for the report's confidence intervals and for the headline numbers.
+    report_bootstrap: int = 200
+    headline_bootstrap: int = 100
+    # How often the backend is asked whether a service died.
+    check_interval: float = 1.0
+
+
+@dataclass
+class _Context:
+    """What the attacks of one exercise share."""
+
+    exercise_id: str
+    spec: ExerciseSpec
+    control: ExerciseControl
+    deployment: Deployment
+    tokens: dict[str, str]
+    data: attack_pb2.AdversaryData
+    audit: AuditSet
+    attempt: int
+    target: PreparedTarget
+
+
+class ExerciseRunner:
+    def __init__(
+        self, store: ArtifactStore, backend: RangeBackend, db: ExerciseDB, hub: EventHub,
+        metrics: OrchestratorMetrics, settings: RunnerSettings | None = None,
+    ) -> None:
+        self._store = store
+        self._backend = backend
+        self._db = db
+        self._hub = hub
+        self._metrics = metrics
+        self._settings = settings or RunnerSettings()
+        self._datasets = DatasetCache()
+
+    # ------------------------------------------------------------------ events
+
+    def _emit(self, exercise_id: str, **fields: object) -> None:
+        self._hub.publish(Event(exercise_id=exercise_id, **fields))  # type: ignore[arg-type]
+
+    def _progress(self, exercise_id: str, phase: str, done: int, total: int, message: str = "",
+                  adversary: str = "", attack: str = "") -> None:
+        self._emit(exercise_id, progress=Progress(phase, done, total, message, adversary, attack))
+
+    def _finish(self, exercise_id: str, state: ExerciseState, message: str) -> ExerciseRecord:
+        record = self._db.transition(exercise_id, state, allowed_from=[ExerciseState.RUNNING],
+                                     message=message)
+        if record.started_at is not None and record.finished_at is not None:
+            self._metrics.durations.labels(state.value).observe(
+                record.finished_at - record.started_at)
+        self._emit(exercise_id, state=state, log=message or None)
+        return record
+
+    # --------------------------------------------------------------------- run
+
+    def run(self, exercise_id: str, control: ExerciseControl) -> ExerciseRecord:
+        """Run a QUEUED exercise to a final state. Never raises for the exercise's own errors."""
+        record = self._db.transition(exercise_id, ExerciseState.RUNNING,
+                                     allowed_from=[ExerciseState.QUEUED])
+        self._emit(exercise_id, state=ExerciseState.RUNNING)
+        watchdog_stop = threading.Event()
+        try:
+            spec = parse_spec(record.spec_yaml)
+            ctx = self._prepare(record, spec, control, watchdog_stop)
+            self._run_attacks(ctx)
+            return self._report(record, ctx)
+        except BaseException as err:  # noqa: BLE001 - every outcome becomes a final state
+            return self._fail(exercise_id, control, err)
+        finally:
+            watchdog_stop.set()
+            self._backend.teardown(exercise_id)
+
+    def _fail(self, exercise_id: str, control: ExerciseControl, err: BaseException
+              ) -> ExerciseRecord:
+        if control.kind == "shutdown":
+            return self._finish(exercise_id, ExerciseState.INTERRUPTED, control.reason)
+        if control.kind == "cancel":
+            return self._finish(exercise_id, ExerciseState.CANCELLED, control.reason)
+        if control.kind == "failure":
+            return self._finish(exercise_id, ExerciseState.FAILED, control.reason)
+        if isinstance(err, RangeError):
+            return self._finish(exercise_id, ExerciseState.FAILED, str(err))
+        log.error("exercise failed", extra={"exercise": exercise_id}, exc_info=err)
+        return self._finish(exercise_id, ExerciseState.FAILED, INTERNAL_FAILURE)
+
+    def _prepare(
+        self, record: ExerciseRecord, spec: ExerciseSpec, control: ExerciseControl,
+        watchdog_stop: threading.Event,
+    ) -> _Context:
+        eid = record.id
+        self._progress(eid, "target_training", 0, 1, "preparing the target model")
+        target = prepare_target(
+            self._store, spec.target,
+            progress=lambda done, total: self._progress(eid, "target_training", done, total),
+            should_stop=control.stopped,
+        )
+        self._progress(eid, "target_training", 1, 1, "target model ready")
+        control.raise_if_stopped()
+        data = self._datasets.get(target.dataset)
+        audit = build_audit(target.split, spec.audit.records_per_side, spec.seed)
+        population = adversary_rows(target.split, spec.threat_model.knowledge, spec.seed)
+        view = adversary_data(data, audit.rows, population, target.spec, target.recipe,
+                              spec.threat_model)
+        tokens = {name: secrets.token_urlsafe(24) for name in spec.adversary_names()}
+        self._progress(eid, "deploying", 0, 1, f"starting services ({self._backend.name})")
+        deployment = self._backend.deploy(
+            eid, TargetDeploySpec(target.model_ref.uri, spec.threat_model.access),
+            spec.families(), tokens,
+        )
+        self._progress(eid, "deploying", 1, 1, "services ready")
+        threading.Thread(target=self._watch_backend, args=(deployment, control, watchdog_stop),
+                         name=f"watchdog-{eid}", daemon=True).start()
+        control.raise_if_stopped()
+        return _Context(eid, spec, control, deployment, tokens, view, audit, record.attempts,
+                        target)
+
+    def _watch_backend(self, deployment: Deployment, control: ExerciseControl,
+                       stop: threading.Event) -> None:
+        while not stop.wait(self._settings.check_interval):
+            reason = self._backend.check(deployment)
+            if reason is not None:
+                control.stop("failure", reason)
+                return
+
+    # ----------------------------------------------------------------- attacks
+
+    def _run_attacks(self, ctx: _Context) -> None:
+        done = {(a.adversary, a.attack) for a in self._db.attacks(ctx.exercise_id)
+                if a.status == "succeeded"}
+        names = ctx.spec.adversary_names()
+        for i, adversary in enumerate(ctx.spec.adversaries):
+            queries = 0
+            for j, attack in enumerate(adversary.attacks):
+                if (names[i], attack.name) in done:
+                    continue
+                ctx.control.raise_if_stopped()
+                record = self._run_attack(ctx, i, adversary, j, attack)
+                ctx.control.raise_if_stopped()
+                self._db.save_attack(ctx.exercise_id, record)
+                self._metrics.attacks.labels(adversary.family, record.status).inc()
+                if record.status != "succeeded":
+                    self._metrics.attack_failures.labels(adversary.family).inc()
+                self._emit(ctx.exercise_id, attack_finished=record)
+                queries += int(next((f.value for f in record.facts if f.name == "queries"), 0))
+                self._progress(ctx.exercise_id, "queries", queries,
+                               ctx.spec.threat_model.access.query_budget,
+                               "records queried", names[i])
+
+    def _run_attack(self, ctx: _Context, i: int, adversary: AdversarySpec, j: int,
+                    attack: AttackSpec) -> AttackRecord:
+        name = ctx.spec.adversary_names()[i]
+        address = ctx.deployment.attack_addresses[adversary.family]
+        request = run_request(
+            run_id=f"{ctx.exercise_id}-{name}-{attack.name}-{ctx.attempt}",
+            attack=attack, threat_model=ctx.spec.threat_model,
+            target_address=ctx.deployment.target_address, target_token=ctx.tokens[name],
+            data=ctx.data, seed=attack_seed(ctx.spec.seed, i, j),
+        )
+        started = time.monotonic()
+        self._progress(ctx.exercise_id, "attack", 0, 1, "started", name, attack.name)
+        channel = open_channel(address, ctx.deployment.attack_token)
+        result: attack_pb2.AttackResult | None = None
+        try:
+            call = attack_pb2_grpc.AttackStub(channel).Run(request)
+            ctx.control.attach(call)
+            for event in call:
+                kind = event.WhichOneof("event")
+                if kind == "progress":
+                    p = event.progress
+                    self._progress(ctx.exercise_id, p.phase, p.done, p.total, p.message,
+                                   name, attack.name)
+                elif kind == "log":
+                    self._emit(ctx.exercise_id, log=f"{name}/{attack.name}: {event.log.message}")
+                elif kind == "result":
+                    result = event.result
+        except grpc.RpcError as err:
+            ctx.control.raise_if_stopped()
+            reason = self._backend.check(ctx.deployment)
+            if reason is not None:
+                ctx.control.stop("failure", reason)
+                ctx.control.raise_if_stopped()
+            return self._failed(adversary, name, attack, str(from_rpc_error(err)))
+        finally:
+            ctx.control.detach()
+            channel.close()
+        seconds = time.monotonic() - started
+        self._progress(ctx.exercise_id, "attack", 1, 1, "finished", name, attack.name)
+        if result is None:
+            return self._failed(adversary, name, attack, "the attack returned no result")
+        try:
+            scores = check_scores(from_proto(result.scores, "result.scores"), len(ctx.audit))
+        except RangeError as err:
+            return self._failed(adversary, name, attack, str(err))
+        self._progress(ctx.exercise_id, "scoring", 0, 1, "", name, attack.name)
+        metrics = headline_metrics(scores, ctx.audit.is_member,
+                                   self._settings.headline_bootstrap, ctx.spec.seed)
+        facts = (*(MetricValue(m.name, m.value) for m in result.metrics),
+                 MetricValue("seconds", seconds))
+        return AttackRecord(
+            adversary=name, family=adversary.family, attack=attack.name, status="succeeded",
+            metrics=metrics, scores=store_scores(self._store, scores), facts=facts,
+        )
+
+    @staticmethod
+    def _failed(adversary: AdversarySpec, name: str, attack: AttackSpec, message: str
+                ) -> AttackRecord:
+        return AttackRecord(adversary=name, family=adversary.family, attack=attack.name,
+                            status="failed", message=message)
+
+    # ------------------------------------------------------------------ report
+
+    def _report(self, record: ExerciseRecord, ctx: _Context) -> ExerciseRecord:
+        from leakrange.report import AttackOutcome, TargetInfo, build_report, write_report
+        from leakrange.report.publish import report_json
+
+        eid = record.id
+        self._progress(eid, "report", 0, 1, "building the report")
+        attacks = self._db.attacks(eid)
+        by_key = {(a.adversary, a.attack): a for a in attacks}
+        names = ctx.spec.adversary_names()
+        families = [a.family for a in ctx.spec.adversaries]
+        outcomes: list[AttackOutcome] = []
+        for i, adversary in enumerate(ctx.spec.adversaries):
+            for attack in adversary.attacks:
+                done = by_key.get((names[i], attack.name))
+                label = attack.name if families.count(adversary.family) == 1 \
+                    else f"{attack.name} ({names[i]})"
+                facts = {f.name: f.value for f in done.facts} if done else {}
+                outcomes.append(AttackOutcome(
+                    family=adversary.family, attack=label,
+                    scores=load_scores(self._store, done.scores)
+                    if done and done.scores else None,
+                    is_member=ctx.audit.is_member, params=dict(attack.params),
+                    seconds=float(facts.get("seconds", 0.0)),
+                    queries_used=int(facts.get("queries", 0)),
+                    reference_models=int(facts.get("reference_models", 0)),
+                    error=None if done and done.status == "succeeded"
+                    else (done.message if done else "not run"),
+                ))
+        target = ctx.target
+        report = build_report(
+            exercise_id=eid, name=ctx.spec.name,
+            created=datetime.fromtimestamp(record.created_at, UTC),
+            finished=datetime.now(UTC), threat_model=ctx.spec.threat_model,
+            target=TargetInfo(
+                model_kind=target.spec.kind, dataset=target.dataset,
+                n_members=int(ctx.audit.is_member.sum()),
+                n_nonmembers=int((~ctx.audit.is_member).sum()),
+                train_size=len(target.split.members),
+                train_accuracy=target.train_accuracy, test_accuracy=target.test_accuracy,
+            ),
+            outcomes=outcomes, n_bootstrap=self._settings.report_bootstrap, seed=ctx.spec.seed,
+        )
+        if ctx.spec.report.html:
+            json_ref, html_ref = write_report(report, self._store)
+        else:
+            json_ref, html_ref = self._store.put_bytes(report_json(report), MEDIA_JSON), None
+        self._db.set_report(eid, json_ref, html_ref, report.overall.risk_level)
+        self._progress(eid, "report", 1, 1, "report stored")
+        if not any(a.status == "succeeded" for a in attacks):
+            return self._finish(eid, ExerciseState.FAILED, "every attack failed")
+        return self._finish(eid, ExerciseState.SUCCEEDED, "")
