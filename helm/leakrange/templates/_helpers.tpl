@@ -1,0 +1,227 @@
+{{/* Helpers of the leakrange control-plane chart. Every helper is named leakrange.*. */}}
+
+{{/* Chart name, overridable. */}}
+{{- define "leakrange.name" -}}
+{{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+
+{{/* Resource-name prefix: <release>-<chart>, or the release name when it already holds it. */}}
+{{- define "leakrange.fullname" -}}
+{{- if .Values.fullnameOverride -}}
+{{- .Values.fullnameOverride | trunc 40 | trimSuffix "-" -}}
+{{- else -}}
+{{- $name := default .Chart.Name .Values.nameOverride -}}
+{{- if contains $name .Release.Name -}}
+{{- .Release.Name | trunc 40 | trimSuffix "-" -}}
+{{- else -}}
+{{- printf "%s-%s" .Release.Name $name | trunc 40 | trimSuffix "-" -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+
+{{- define "leakrange.chart" -}}
+{{- printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+
+{{/* Labels shared by every object (without component). */}}
+{{- define "leakrange.labels" -}}
+helm.sh/chart: {{ include "leakrange.chart" . }}
+app.kubernetes.io/name: {{ include "leakrange.name" . }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
+app.kubernetes.io/part-of: leakrange
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+{{- with .Values.commonLabels }}
+{{ toYaml . }}
+{{- end }}
+{{- end -}}
+
+{{/* Selector labels: name + instance (callers add the component). */}}
+{{- define "leakrange.selectorLabels" -}}
+app.kubernetes.io/name: {{ include "leakrange.name" . }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+{{- end -}}
+
+{{/* Orchestrator: full labels and selector labels. */}}
+{{- define "leakrange.orchestrator.labels" -}}
+{{ include "leakrange.labels" . }}
+app.kubernetes.io/component: orchestrator
+{{- end -}}
+
+{{- define "leakrange.orchestrator.selectorLabels" -}}
+{{ include "leakrange.selectorLabels" . }}
+app.kubernetes.io/component: orchestrator
+{{- end -}}
+
+{{/* MinIO: full labels and selector labels. */}}
+{{- define "leakrange.minio.labels" -}}
+{{ include "leakrange.labels" . }}
+app.kubernetes.io/component: minio
+{{- end -}}
+
+{{- define "leakrange.minio.selectorLabels" -}}
+{{ include "leakrange.selectorLabels" . }}
+app.kubernetes.io/component: minio
+{{- end -}}
+
+{{- define "leakrange.orchestrator.fullname" -}}
+{{- printf "%s-orchestrator" (include "leakrange.fullname" .) -}}
+{{- end -}}
+
+{{- define "leakrange.minio.fullname" -}}
+{{- printf "%s-minio" (include "leakrange.fullname" .) -}}
+{{- end -}}
+
+{{- define "leakrange.serviceAccountName" -}}
+{{- if .Values.serviceAccount.create -}}
+{{- default (include "leakrange.orchestrator.fullname" .) .Values.serviceAccount.name -}}
+{{- else -}}
+{{- default "default" .Values.serviceAccount.name -}}
+{{- end -}}
+{{- end -}}
+
+{{- define "leakrange.orchestrator.image" -}}
+{{- $img := .Values.orchestrator.image -}}
+{{- printf "%s:%s" $img.repository (default .Chart.AppVersion $img.tag) -}}
+{{- end -}}
+
+{{/* API token Secret: name and key. */}}
+{{- define "leakrange.auth.secretName" -}}
+{{- default (printf "%s-api-token" (include "leakrange.fullname" .)) .Values.auth.existingSecret -}}
+{{- end -}}
+
+{{/* Artifact-store credentials Secret: name, access-key key, secret-key key. */}}
+{{- define "leakrange.store.secretName" -}}
+{{- if .Values.externalS3.enabled -}}
+{{- .Values.externalS3.existingSecret -}}
+{{- else -}}
+{{- default (printf "%s-minio" (include "leakrange.fullname" .)) .Values.minio.auth.existingSecret -}}
+{{- end -}}
+{{- end -}}
+
+{{- define "leakrange.store.accessKeyKey" -}}
+{{- if .Values.externalS3.enabled -}}{{ .Values.externalS3.accessKeyKey }}{{- else -}}root-user{{- end -}}
+{{- end -}}
+
+{{- define "leakrange.store.secretKeyKey" -}}
+{{- if .Values.externalS3.enabled -}}{{ .Values.externalS3.secretKeyKey }}{{- else -}}root-password{{- end -}}
+{{- end -}}
+
+{{/* The LEAKRANGE_STORE URL: s3://<bucket>?endpoint=<host:port>&secure=<bool>. */}}
+{{- define "leakrange.store.url" -}}
+{{- if .Values.externalS3.enabled -}}
+{{- printf "s3://%s?endpoint=%s&secure=%t" .Values.externalS3.bucket .Values.externalS3.endpoint .Values.externalS3.secure -}}
+{{- with .Values.externalS3.region }}{{ printf "&region=%s" . }}{{ end -}}
+{{- else -}}
+{{- printf "s3://%s?endpoint=%s.%s.svc:%d&secure=false" .Values.minio.bucket (include "leakrange.minio.fullname" .) .Release.Namespace (int .Values.minio.port) -}}
+{{- end -}}
+{{- end -}}
+
+{{/* Keep a generated secret value stable across upgrades: reuse what the cluster holds.
+     Call with (dict "ctx" $ "name" SECRET "key" KEY "given" VALUE "length" N). */}}
+{{- define "leakrange.secretValue" -}}
+{{- if .given -}}
+{{- .given -}}
+{{- else -}}
+{{- $existing := lookup "v1" "Secret" .ctx.Release.Namespace .name -}}
+{{- if and $existing (hasKey (default dict $existing.data) .key) -}}
+{{- index $existing.data .key | b64dec -}}
+{{- else -}}
+{{- randAlphaNum (int .length) -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+
+{{/* Egress peers + ports for the artifact store (MinIO pods or external CIDRs). */}}
+{{- define "leakrange.store.egressRule" -}}
+{{- if .Values.minio.enabled }}
+- to:
+    - podSelector:
+        matchLabels:
+          {{- include "leakrange.minio.selectorLabels" . | nindent 10 }}
+  ports:
+    - protocol: TCP
+      port: {{ .Values.minio.port }}
+{{- else }}
+- to:
+    {{- range .Values.externalS3.cidrs }}
+    - ipBlock:
+        cidr: {{ . }}
+    {{- end }}
+  ports:
+    - protocol: TCP
+      port: {{ .Values.externalS3.port }}
+{{- end }}
+{{- end -}}
+
+{{/* Egress rule to the cluster DNS (UDP and TCP 53). */}}
+{{- define "leakrange.dnsEgressRule" -}}
+- to:
+    - namespaceSelector:
+        matchLabels:
+          kubernetes.io/metadata.name: {{ .Values.networkPolicy.dns.namespace }}
+      podSelector:
+        matchLabels:
+          {{- toYaml .Values.networkPolicy.dns.podLabels | nindent 10 }}
+  ports:
+    - protocol: UDP
+      port: 53
+    - protocol: TCP
+      port: 53
+{{- end -}}
+
+{{/* Container securityContext shared by every container of the chart. */}}
+{{- define "leakrange.containerSecurityContext" -}}
+runAsNonRoot: true
+runAsUser: 10001
+runAsGroup: 10001
+readOnlyRootFilesystem: true
+allowPrivilegeEscalation: false
+privileged: false
+capabilities:
+  drop:
+    - ALL
+seccompProfile:
+  type: RuntimeDefault
+{{- end -}}
+
+{{/* Pod securityContext shared by every pod of the chart. */}}
+{{- define "leakrange.podSecurityContext" -}}
+runAsNonRoot: true
+runAsUser: 10001
+runAsGroup: 10001
+fsGroup: 10001
+fsGroupChangePolicy: OnRootMismatch
+seccompProfile:
+  type: RuntimeDefault
+{{- end -}}
+
+{{/* Fail rendering on impossible value combinations. */}}
+{{- define "leakrange.validateValues" -}}
+{{- $errors := list -}}
+{{- if eq .Values.minio.enabled .Values.externalS3.enabled -}}
+{{- $errors = append $errors "exactly one of minio.enabled and externalS3.enabled must be true" -}}
+{{- end -}}
+{{- if .Values.externalS3.enabled -}}
+{{- if not .Values.externalS3.endpoint -}}
+{{- $errors = append $errors "externalS3.endpoint is required when externalS3.enabled is true" -}}
+{{- end -}}
+{{- if not .Values.externalS3.existingSecret -}}
+{{- $errors = append $errors "externalS3.existingSecret is required when externalS3.enabled is true" -}}
+{{- end -}}
+{{- if and .Values.networkPolicy.enabled (not .Values.externalS3.cidrs) -}}
+{{- $errors = append $errors "externalS3.cidrs is required when networkPolicy.enabled is true" -}}
+{{- end -}}
+{{- end -}}
+{{- range $name := list "requests" "limits" -}}
+{{- if not (index $.Values.orchestrator.resources $name) -}}
+{{- $errors = append $errors (printf "orchestrator.resources.%s is required" $name) -}}
+{{- end -}}
+{{- if and $.Values.minio.enabled (not (index $.Values.minio.resources $name)) -}}
+{{- $errors = append $errors (printf "minio.resources.%s is required" $name) -}}
+{{- end -}}
+{{- end -}}
+{{- if $errors -}}
+{{- fail (printf "\nVALUES VALIDATION:\n%s" (join "\n" $errors)) -}}
+{{- end -}}
+{{- end -}}

@@ -1,0 +1,79 @@
+"""The orchestrator's RBAC: one namespaced Role, no wildcards, only what exercises need."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.helm.cases import ALL_IDS
+from tests.helm.rendering import Manifests, pod_spec
+
+# kind -> (API group, resource) for the kinds the exercise chart renders.
+KIND_RESOURCES = {
+    "Deployment": ("apps", "deployments"),
+    "Service": ("", "services"),
+    "NetworkPolicy": ("networking.k8s.io", "networkpolicies"),
+    "Job": ("batch", "jobs"),
+}
+WRITE_VERBS = {"get", "list", "create", "update", "patch", "delete"}
+
+
+def _grants(role: dict[str, object]) -> dict[tuple[str, str], set[str]]:
+    grants: dict[tuple[str, str], set[str]] = {}
+    for rule in role["rules"]:  # type: ignore[union-attr]
+        for group in rule["apiGroups"]:
+            for resource in rule["resources"]:
+                grants.setdefault((group, resource), set()).update(rule["verbs"])
+    return grants
+
+
+@pytest.mark.parametrize("case", ALL_IDS)
+def test_no_cluster_scoped_rbac_anywhere(all_renders: dict[str, Manifests], case: str) -> None:
+    kinds = {d["kind"] for d in all_renders[case].docs}
+    assert not kinds & {"ClusterRole", "ClusterRoleBinding"}
+
+
+def test_role_has_no_wildcards(control_renders: dict[str, Manifests]) -> None:
+    role = control_renders["defaults"].named("Role", "range-leakrange-orchestrator")
+    for rule in role["rules"]:
+        for key in ("apiGroups", "resources", "verbs"):
+            assert "*" not in rule[key], (key, rule)
+        assert "resourceNames" not in rule or rule["resourceNames"]
+    assert role["metadata"]["namespace"] == "range"
+
+
+def test_role_covers_exactly_what_the_exercise_chart_renders(
+    control_renders: dict[str, Manifests], exercise_renders: dict[str, Manifests]
+) -> None:
+    grants = _grants(control_renders["defaults"].named("Role", "range-leakrange-orchestrator"))
+    rendered_kinds = {d["kind"] for m in exercise_renders.values() for d in m.docs}
+    assert rendered_kinds == set(KIND_RESOURCES)
+    for kind in rendered_kinds:
+        assert grants[KIND_RESOURCES[kind]] >= WRITE_VERBS, kind
+    # helm keeps release records in Secrets of the release namespace.
+    assert grants[("", "secrets")] >= WRITE_VERBS
+    # Read-only for diagnostics; nothing else at all.
+    assert grants[("", "pods")] == {"get", "list", "watch"}
+    assert grants[("", "pods/log")] == {"get"}
+    assert grants[("", "events")] == {"get", "list", "watch"}
+    assert grants[("apps", "replicasets")] == {"get", "list", "watch"}
+    expected = {*KIND_RESOURCES.values(), ("", "secrets"), ("", "pods"), ("", "pods/log"),
+                ("", "events"), ("apps", "replicasets")}
+    assert set(grants) == expected
+    assert ("", "configmaps") not in grants and ("", "pods/exec") not in grants
+
+
+def test_role_binding_ties_the_role_to_the_orchestrator_account(
+    control_renders: dict[str, Manifests],
+) -> None:
+    manifests = control_renders["defaults"]
+    binding = manifests.named("RoleBinding", "range-leakrange-orchestrator")
+    account = manifests.named("ServiceAccount", "range-leakrange-orchestrator")
+    deployment = manifests.named("Deployment", "range-leakrange-orchestrator")
+    assert binding["roleRef"] == {
+        "apiGroup": "rbac.authorization.k8s.io", "kind": "Role",
+        "name": "range-leakrange-orchestrator",
+    }
+    assert binding["subjects"] == [{
+        "kind": "ServiceAccount", "name": account["metadata"]["name"], "namespace": "range",
+    }]
+    assert pod_spec(deployment)["serviceAccountName"] == account["metadata"]["name"]
