@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from tests.helm.cases import ALL_IDS
@@ -17,9 +19,9 @@ KIND_RESOURCES = {
 WRITE_VERBS = {"get", "list", "create", "update", "patch", "delete"}
 
 
-def _grants(role: dict[str, object]) -> dict[tuple[str, str], set[str]]:
+def _grants(role: dict[str, Any]) -> dict[tuple[str, str], set[str]]:
     grants: dict[tuple[str, str], set[str]] = {}
-    for rule in role["rules"]:  # type: ignore[union-attr]
+    for rule in role["rules"]:
         for group in rule["apiGroups"]:
             for resource in rule["resources"]:
                 grants.setdefault((group, resource), set()).update(rule["verbs"])
