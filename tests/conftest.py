@@ -12,6 +12,7 @@ from tests.fixtures.s3_server import (  # noqa: F401 - fixtures
     store,
     store_url,
 )
+from tests.fixtures.attacks import attack_server  # noqa: F401 - fixture
 from tests.fixtures.targets import (  # noqa: F401 - fixtures
     adult_target,
     control_target,
