@@ -79,6 +79,7 @@ class AttackServicer(attack_pb2_grpc.AttackServicer):
         threat = ThreatModel.from_proto(request.threat_model)
         attack_cls.check_threat_model(threat)
         audit_x, audit_y = _bundle(request.data.audit, "data.audit", required=True)
+        assert audit_x is not None and audit_y is not None  # required=True
         pop_x, pop_y = _bundle(request.data.population, "data.population", required=False)
         if not request.target.address:
             raise InvalidArgument("target.address", "required")
