@@ -17,7 +17,6 @@ EXERCISE_CASES: dict[str, list[Path]] = {
     "minimal": [EXERCISE_BASE],
     "gpus": [EXERCISE_BASE, VALUES_DIR / "exercise-gpus.yaml"],
     "families": [EXERCISE_BASE, VALUES_DIR / "exercise-families.yaml"],
-    "reference": [EXERCISE_BASE, VALUES_DIR / "exercise-reference.yaml"],
     "external-store": [EXERCISE_BASE, VALUES_DIR / "exercise-external-store.yaml"],
     "no-networkpolicy": [EXERCISE_BASE, VALUES_DIR / "exercise-no-networkpolicy.yaml"],
 }

@@ -14,7 +14,6 @@ KIND_RESOURCES = {
     "Deployment": ("apps", "deployments"),
     "Service": ("", "services"),
     "NetworkPolicy": ("networking.k8s.io", "networkpolicies"),
-    "Job": ("batch", "jobs"),
 }
 WRITE_VERBS = {"get", "list", "create", "update", "patch", "delete"}
 

@@ -43,11 +43,6 @@ app.kubernetes.io/component: target
 app.kubernetes.io/component: adversary
 {{- end -}}
 
-{{- define "leakrange-exercise.reference.selectorLabels" -}}
-{{ include "leakrange-exercise.selectorLabels" . }}
-app.kubernetes.io/component: reference-training
-{{- end -}}
-
 {{- define "leakrange-exercise.target.image" -}}
 {{- $img := .Values.target.image -}}
 {{- printf "%s:%s" $img.repository (default .Chart.AppVersion $img.tag) -}}
@@ -277,11 +272,6 @@ tolerations:
 {{- end -}}
 {{- if not (and $adv.resources $adv.resources.requests $adv.resources.limits) -}}
 {{- $errors = append $errors (printf "adversaries[%d].resources needs requests and limits" $i) -}}
-{{- end -}}
-{{- end -}}
-{{- if .Values.referenceTraining.enabled -}}
-{{- if not (include "leakrange-exercise.isCount" .Values.referenceTraining.gpu) -}}
-{{- $errors = append $errors "referenceTraining.gpu must be a non-negative integer" -}}
 {{- end -}}
 {{- end -}}
 {{- if .Values.networkPolicy.enabled -}}
