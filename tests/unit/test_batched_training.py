@@ -52,7 +52,11 @@ def per_record_loss(logits: np.ndarray, labels: np.ndarray) -> np.ndarray:
 def test_auto_strategy():
     assert resolve_strategy(spec_from_name_or_json("mlp", [108], 2), "auto") == "batched"
     assert resolve_strategy(spec_from_name_or_json("logreg", [108], 2), "auto") == "batched"
-    assert resolve_strategy(spec_from_name_or_json("cnn", [1, 8, 8], 10), "auto") == "sequential"
+    cnn = spec_from_name_or_json("cnn", [1, 8, 8], 10)
+    assert resolve_strategy(cnn, "auto") == "sequential"
+    assert resolve_strategy(cnn, "auto", CPU) == "sequential"
+    assert resolve_strategy(cnn, "auto", torch.device("cuda")) == "batched"
+    assert resolve_strategy(cnn, "batched", CPU) == "batched"
 
 
 def test_batched_matches_sequential_on_equal_size_masks(adult_pool):
