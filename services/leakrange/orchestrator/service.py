@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -31,6 +32,18 @@ class OrchestratorSettings:
     runner: RunnerSettings = field(default_factory=RunnerSettings)
     child_log_level: str = "WARNING"
     ready_timeout: float = 120.0
+    # kubernetes backend: where exercise releases go, the leakrange-exercise chart, the control
+    # plane's defaults for every exercise release (helm -f), and the helm binary.
+    namespace: str = "default"
+    exercise_chart: Path | None = None
+    exercise_values: Path | None = field(default_factory=lambda: _path_from_env(
+        "LEAKRANGE_EXERCISE_VALUES"))
+    helm_bin: str = "helm"
+
+
+def _path_from_env(name: str) -> Path | None:
+    value = os.environ.get(name)
+    return Path(value) if value else None
 
 
 def build_backend(settings: OrchestratorSettings) -> RangeBackend:

@@ -1,0 +1,237 @@
+"""``KubernetesBackend``: each exercise as one Helm release of ``leakrange-exercise``.
+
+``deploy`` creates the exercise's tokens Secret (``ex-<id>-tokens``: ``client-tokens`` for the
+target, ``service-token`` for the adversary services), then runs ``helm upgrade --install
+--wait`` with the control plane's defaults and the exercise's values while it follows the pods:
+an image that cannot be pulled, a pod no node can take (e.g. no free GPU) or a crash loop ends
+the deploy at once with that reason; on any failure the release and the Secret are removed.
+Readiness is the pods' native gRPC health probe, so a ready pod answers health checks.
+
+The orchestrator reaches the services through their ClusterIP Services
+(``ex-<id>-target.<ns>.svc:50051``, ``ex-<id>-<family>.<ns>.svc:50051``), as the chart's
+NetworkPolicies allow. ``cleanup_orphans`` removes every exercise release and tokens Secret of
+the namespace: at start-up, no exercise of this orchestrator runs yet.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import secrets
+import tempfile
+import threading
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from leakrange.common.errors import InvalidArgument, RangeError, Unavailable
+from leakrange.orchestrator.backend import Deployment, RangeBackend, TargetDeploySpec
+from leakrange.orchestrator.kubernetes.cluster import ExerciseCluster, load_api_client
+from leakrange.orchestrator.kubernetes.helm_runner import HelmClient, HelmRunner
+from leakrange.orchestrator.kubernetes.names import (
+    exercise_of_release,
+    release_name,
+    service_address,
+    tokens_secret_name,
+)
+from leakrange.orchestrator.kubernetes.pod_watch import (
+    component_of,
+    follow_rollout,
+    is_terminating,
+    pod_death,
+)
+from leakrange.orchestrator.kubernetes.values import PodPlacement, render_values
+
+if TYPE_CHECKING:
+    from leakrange.orchestrator.service import OrchestratorSettings
+
+log = logging.getLogger(__name__)
+
+EXERCISE_CHART_NAME = "leakrange-exercise"
+# Pulling a CUDA attack image onto a fresh node takes minutes: the deploy deadline is never
+# shorter than this, whatever the (local-range) ready timeout says.
+MIN_DEPLOY_TIMEOUT_S = 600.0
+
+
+def client_tokens_value(tokens: Mapping[str, str]) -> str:
+    """``principal:token,...`` as the target reads it (LEAKRANGE_CLIENT_TOKENS)."""
+    for principal, token in tokens.items():
+        if not principal or not token or any(c in principal + token for c in ",: "):
+            raise InvalidArgument("tokens", "must not be empty or contain ',', ':' or spaces")
+    return ",".join(f"{p}:{t}" for p, t in tokens.items())
+
+
+class KubernetesBackend(RangeBackend):
+    """One Helm release per exercise (see the module docstring)."""
+
+    name = "kubernetes"
+
+    def __init__(
+        self,
+        cluster: ExerciseCluster,
+        helm: HelmClient,
+        chart: str | Path,
+        *,
+        defaults_values: str | Path | None = None,
+        deploy_timeout_s: float = MIN_DEPLOY_TIMEOUT_S,
+        poll_interval_s: float = 1.0,
+        unschedulable_grace_s: float = 30.0,
+        adversary_pods: Mapping[str, PodPlacement] | None = None,
+        default_adversary_pod: PodPlacement | None = None,
+        target_pod: PodPlacement | None = None,
+    ) -> None:
+        self._cluster = cluster
+        self._helm = helm
+        self._chart = Path(chart)
+        self._defaults = Path(defaults_values) if defaults_values else None
+        self._timeout_s = deploy_timeout_s
+        self._poll_s = poll_interval_s
+        self._grace_s = unschedulable_grace_s
+        self._adversary_pods = dict(adversary_pods or {})
+        self._default_adversary_pod = default_adversary_pod
+        self._target_pod = target_pod
+        self._deployed: set[str] = set()
+        self._lock = threading.Lock()
+
+    @property
+    def namespace(self) -> str:
+        return self._cluster.namespace
+
+    @classmethod
+    def from_settings(cls, settings: OrchestratorSettings) -> KubernetesBackend:
+        """In a pod: its service account and namespace settings; elsewhere: the kubeconfig."""
+        chart = settings.exercise_chart
+        if chart is None or not Path(chart).exists():
+            raise InvalidArgument("exercise_chart", "the leakrange-exercise chart is required "
+                                  "for the kubernetes backend (--exercise-chart)")
+        if settings.exercise_values is not None and not Path(settings.exercise_values).is_file():
+            raise InvalidArgument("exercise_values", "no file at this path")
+        cluster = ExerciseCluster(load_api_client(), settings.namespace)
+        return cls(
+            cluster, HelmRunner(settings.helm_bin, settings.namespace), chart,
+            defaults_values=settings.exercise_values,
+            deploy_timeout_s=max(settings.ready_timeout, MIN_DEPLOY_TIMEOUT_S),
+        )
+
+    # ------------------------------------------------------------------ deploy
+
+    def deploy(
+        self,
+        exercise_id: str,
+        target: TargetDeploySpec,
+        families: Sequence[str],
+        tokens: Mapping[str, str],
+    ) -> Deployment:
+        release = release_name(exercise_id)
+        secret = tokens_secret_name(exercise_id)
+        values = render_values(
+            exercise_id, target, families, secret, adversary_pods=self._adversary_pods,
+            default_adversary_pod=self._default_adversary_pod, target_pod=self._target_pod,
+        )
+        client_tokens = client_tokens_value(tokens)
+        service_token = secrets.token_urlsafe(24)
+        with self._lock:
+            if exercise_id in self._deployed:
+                raise InvalidArgument("exercise", "already deployed")
+            self._deployed.add(exercise_id)
+        try:
+            self._cluster.put_tokens_secret(secret, exercise_id, client_tokens, service_token)
+            self._install(exercise_id, release, values, ["target", *families])
+        except BaseException:
+            self.teardown(exercise_id)
+            raise
+        ns = self.namespace
+        return Deployment(
+            exercise_id=exercise_id,
+            target_address=service_address(exercise_id, "target", ns),
+            attack_addresses={f: service_address(exercise_id, f, ns) for f in families},
+            attack_token=service_token,
+            details={"namespace": ns, "release": release, "tokens_secret": secret},
+        )
+
+    def _install(self, exercise_id: str, release: str, values: dict[str, object],
+                 expected: list[str]) -> None:
+        with tempfile.TemporaryDirectory(prefix="leakrange-helm-") as tmp:
+            values_file = Path(tmp) / "values.json"  # JSON is YAML; no secrets in it
+            values_file.write_text(json.dumps(values), encoding="utf-8")
+            files = [*([self._defaults] if self._defaults else []), values_file]
+            call = self._helm.start_upgrade_install(release, self._chart, files, self._timeout_s)
+            try:
+                outcome = follow_rollout(
+                    call, lambda: self._cluster.pods(exercise_id), self._cluster.warning_events,
+                    release=release, expected=expected, timeout_s=self._timeout_s,
+                    poll_interval_s=self._poll_s, unschedulable_grace_s=self._grace_s,
+                )
+            except BaseException:
+                call.kill()
+                raise
+        if outcome.failure is not None:
+            log.warning("exercise deploy failed", extra={"exercise": exercise_id,
+                                                         "reason": outcome.failure})
+            raise Unavailable(outcome.failure)
+
+    # ------------------------------------------------------------------ watch
+
+    def check(self, deployment: Deployment) -> str | None:
+        try:
+            pods = self._cluster.pods(deployment.exercise_id)
+        except RangeError:
+            log.warning("could not list the exercise pods", exc_info=True)
+            return None  # the API server may be back at the next poll; pods are not dead
+        live = [p for p in pods if not is_terminating(p)]
+        for pod in live:
+            death = pod_death(pod)
+            if death is not None:
+                return death
+        present = {component_of(p) for p in live}
+        for component in ["target", *deployment.attack_addresses]:
+            if component not in present:
+                return f"the pod of {component} is gone"
+        return None
+
+    # --------------------------------------------------------------- teardown
+
+    def teardown(self, exercise_id: str) -> None:
+        """Uninstall the release and delete the tokens Secret; failures are logged (the next
+        ``cleanup_orphans`` retries them), never raised."""
+        with self._lock:
+            self._deployed.discard(exercise_id)
+        try:
+            release = release_name(exercise_id)
+        except InvalidArgument:
+            return  # no release can have this name
+        try:
+            self._helm.uninstall(release)
+        except RangeError:
+            log.warning("could not uninstall an exercise release", exc_info=True,
+                        extra={"exercise": exercise_id})
+        try:
+            self._cluster.delete_secret(tokens_secret_name(exercise_id))
+        except RangeError:
+            log.warning("could not delete an exercise tokens secret", exc_info=True,
+                        extra={"exercise": exercise_id})
+
+    def close(self) -> None:
+        with self._lock:
+            ids = sorted(self._deployed)
+        for exercise_id in ids:
+            self.teardown(exercise_id)
+
+    # ---------------------------------------------------------------- orphans
+
+    def cleanup_orphans(self) -> list[str]:
+        with self._lock:
+            mine = set(self._deployed)
+        cleaned: set[str] = set()
+        for release in self._helm.list_releases("ex-", chart=EXERCISE_CHART_NAME):
+            exercise_id = exercise_of_release(release)
+            if exercise_id is None or exercise_id in mine:
+                continue
+            self._helm.uninstall(release)
+            cleaned.add(exercise_id)
+        for secret, exercise_id in self._cluster.tokens_secrets().items():
+            if exercise_id in mine:
+                continue
+            self._cluster.delete_secret(secret)
+            cleaned.add(exercise_id)
+        return sorted(cleaned)
