@@ -107,3 +107,71 @@ def serve_attack(
         raise typer.Exit(EXIT_USAGE) from None
     _announce(server.port, server.metrics_port)
     raise typer.Exit(server.serve_forever())
+
+
+@serve_app.command("orchestrator")
+def serve_orchestrator(
+    store: Store = ".leakrange/store",
+    data_dir: Annotated[str, typer.Option(
+        "--data-dir", envvar="LEAKRANGE_DATA_DIR",
+        help="Exercise state (SQLite), child-process logs and pid files.")
+    ] = ".leakrange/orchestrator",
+    backend: Annotated[str, typer.Option(
+        "--backend", envvar="LEAKRANGE_BACKEND", help="Range backend: local | kubernetes.")
+    ] = "local",
+    concurrency: Annotated[int, typer.Option(
+        "--concurrency", envvar="LEAKRANGE_CONCURRENCY", help="Exercises run at once.")
+    ] = 2,
+    child_log_level: Annotated[str, typer.Option(
+        "--child-log-level", envvar="LEAKRANGE_CHILD_LOG_LEVEL",
+        help="Log level of the target and attack services the local backend starts.")
+    ] = "WARNING",
+    namespace: Annotated[str, typer.Option(
+        "--namespace", envvar="LEAKRANGE_NAMESPACE",
+        help="kubernetes backend: namespace of the exercise releases.")
+    ] = "default",
+    exercise_chart: Annotated[str | None, typer.Option(
+        "--exercise-chart", envvar="LEAKRANGE_EXERCISE_CHART",
+        help="kubernetes backend: path of the leakrange-exercise chart.")
+    ] = None,
+    exercise_values: Annotated[str | None, typer.Option(
+        "--exercise-values", envvar="LEAKRANGE_EXERCISE_VALUES",
+        help="kubernetes backend: defaults file passed (helm -f) to every exercise release.")
+    ] = None,
+    helm: Annotated[str, typer.Option(
+        "--helm", envvar="LEAKRANGE_HELM", help="kubernetes backend: the helm binary.")
+    ] = "helm",
+    host: Host = "127.0.0.1",
+    port: Port = 50050,
+    metrics_port: MetricsPort = None,
+    token: Token = None,
+    client_tokens: ClientTokens = None,
+    max_message_bytes: MaxMessage = DEFAULT_MAX_MESSAGE,
+    grace_seconds: Grace = 10.0,
+    log_level: LogLevel = "INFO",
+) -> None:
+    """Serve the orchestrator: queue, run and report exercises."""
+    from pathlib import Path
+
+    from leakrange.orchestrator.service import OrchestratorSettings, build_orchestrator_server
+
+    configure_logging(log_level)
+    if backend not in ("local", "kubernetes") or concurrency < 1:
+        typer.echo("error: --backend must be local or kubernetes and --concurrency >= 1", err=True)
+        raise typer.Exit(EXIT_USAGE)
+    try:
+        options = server_options(host, port, metrics_port, token, client_tokens,
+                                 max_message_bytes, grace_seconds)
+        settings = OrchestratorSettings(
+            store=store, data_dir=Path(data_dir), backend=backend,  # type: ignore[arg-type]
+            concurrency=concurrency, child_log_level=child_log_level, namespace=namespace,
+            exercise_chart=Path(exercise_chart) if exercise_chart else None,
+            exercise_values=Path(exercise_values) if exercise_values else None, helm_bin=helm,
+        )
+        server, _orchestrator = build_orchestrator_server(settings, options)
+        server.start()
+    except RangeError as err:
+        typer.echo(f"error: {err}", err=True)
+        raise typer.Exit(EXIT_ERROR) from None
+    _announce(server.port, server.metrics_port)
+    raise typer.Exit(server.serve_forever())

@@ -59,9 +59,11 @@ class EventHub:
             channel = self._channels.setdefault(event.exercise_id, _Channel())
             channel.events.append(event)
             if event.is_final:
-                kept = [e for e in channel.events if e.progress is None]
-                channel.dropped += len(channel.events) - len(kept)
-                channel.events = kept
+                # Followers keep reading the old channel up to this event; later watchers get
+                # a compact copy without the progress events.
+                compact = _Channel()
+                compact.events = [e for e in channel.events if e.progress is None]
+                self._channels[event.exercise_id] = compact
             elif len(channel.events) > MAX_EVENTS_PER_EXERCISE:
                 cut = len(channel.events) - MAX_EVENTS_PER_EXERCISE
                 channel.dropped += cut
@@ -83,26 +85,22 @@ class EventHub:
     def reopen(self, exercise_id: str) -> None:
         """A resumed exercise: new events follow, old final state no longer ends a watch."""
         with self._cond:
-            channel = self._channels.get(exercise_id)
-            if channel is not None:
-                channel.dropped += len(channel.events)
-                channel.events = []
+            self._channels[exercise_id] = _Channel()
 
     def follow(
         self, exercise_id: str, is_active: Callable[[], bool], poll: float = 0.5
     ) -> Iterator[Event]:
         """Replay, then follow live events until a final state (or ``is_active()`` is false)."""
+        with self._cond:
+            channel = self._channels.setdefault(exercise_id, _Channel())
         position = 0
         while True:
             with self._cond:
-                channel = self._channels.setdefault(exercise_id, _Channel())
                 position = max(position, channel.dropped)
-                start = position - channel.dropped
-                pending = channel.events[start:]
+                pending = channel.events[position - channel.dropped:]
                 if not pending:
                     self._cond.wait(poll)
-                    pending = channel.events[position - channel.dropped:] \
-                        if position >= channel.dropped else []
+                    pending = channel.events[position - channel.dropped:]
                 position += len(pending)
             for event in pending:
                 yield event

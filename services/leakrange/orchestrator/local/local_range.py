@@ -16,6 +16,7 @@ import secrets
 import signal
 import sys
 import threading
+import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -154,6 +155,11 @@ class LocalBackend(RangeBackend):
                 return f"{child.name} process exited (code {code})"
         return None
 
+    def processes(self, exercise_id: str) -> dict[str, int]:
+        """Service name -> pid of the running children of ``exercise_id`` (for operators)."""
+        with self._lock:
+            return {c.name: c.pid for c in self._running.get(exercise_id, [])}
+
     # --------------------------------------------------------------- teardown
 
     def teardown(self, exercise_id: str) -> None:
@@ -199,9 +205,10 @@ class LocalBackend(RangeBackend):
                 pids = [int(p) for p in json.loads(path.read_text(encoding="utf-8"))["pids"]]
             except (OSError, ValueError, KeyError, TypeError):
                 pids = []
-            for pid in pids:
-                if _is_range_service(pid):
-                    signal_group(pid, signal.SIGKILL)
+            killed = [pid for pid in pids if _is_range_service(pid)]
+            for pid in killed:
+                signal_group(pid, signal.SIGKILL)
+            _wait_gone(killed, timeout=10.0)
             path.unlink(missing_ok=True)
             cleaned.append(exercise_id)
         return cleaned
@@ -214,3 +221,10 @@ def _is_range_service(pid: int) -> bool:
     except OSError:
         return False
     return b"leakrange.cli.main" in cmdline and b"serve" in cmdline
+
+
+def _wait_gone(pids: list[int], timeout: float) -> None:
+    """Wait until none of ``pids`` is a running range service any more (SIGKILL is async)."""
+    deadline = time.monotonic() + timeout
+    while any(_is_range_service(pid) for pid in pids) and time.monotonic() < deadline:
+        time.sleep(0.05)
