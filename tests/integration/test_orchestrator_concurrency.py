@@ -59,7 +59,7 @@ def test_twenty_exercises_at_once_all_finish_once(orchestrator: Orchestrator) ->
         assert facts["queries"] == 600  # 300 members + 300 non-members, within the budget
         assert final.attempts == 1
         assert final.report_json is not None and final.report_html is None
-    listed, token = orchestrator.list()
+    listed, token = orchestrator.list_exercises()
     assert token == "" and sorted(r.id for r in listed) == sorted(ids)
     assert orchestrator.db.count_by_state()[ExerciseState.SUCCEEDED] == 20
 

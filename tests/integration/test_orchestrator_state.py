@@ -91,16 +91,16 @@ def test_listing_pages_and_filters(tmp_path: Path) -> None:
     db = ExerciseDB.in_dir(tmp_path)
     ids = [db.create(f"e{n}", "name: x\n").id for n in range(7)]
     db.transition(ids[3], S.RUNNING, allowed_from=[S.QUEUED])
-    page, token = db.list(limit=3)
+    page, token = db.list_exercises(limit=3)
     seen = [r.id for r in page]
     while token:
-        page, token = db.list(limit=3, page_token=token)
+        page, token = db.list_exercises(limit=3, page_token=token)
         seen += [r.id for r in page]
     assert seen == ids
-    running, token = db.list([S.RUNNING])
+    running, token = db.list_exercises([S.RUNNING])
     assert [r.id for r in running] == [ids[3]] and token == ""
     with pytest.raises(InvalidArgument, match="page_token"):
-        db.list(page_token="abc")
+        db.list_exercises(page_token="abc")
 
 
 def test_hub_replays_then_follows_until_final() -> None:

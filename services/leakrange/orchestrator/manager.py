@@ -135,11 +135,11 @@ class Orchestrator:
     def get(self, exercise_id: str) -> ExerciseRecord:
         return self.db.get(exercise_id)
 
-    def list(
+    def list_exercises(
         self, states: Iterable[ExerciseState] = (), page_size: int = 100, page_token: str = ""
     ) -> tuple[list[ExerciseRecord], str]:
         size = page_size if page_size > 0 else 100
-        return self.db.list(states, min(size, MAX_PAGE_SIZE), page_token)
+        return self.db.list_exercises(states, min(size, MAX_PAGE_SIZE), page_token)
 
     def cancel(self, exercise_id: str) -> ExerciseRecord:
         record = self.db.get(exercise_id)

@@ -8,7 +8,7 @@ import grpc
 
 from leakrange.common.errors import InvalidArgument
 from leakrange.orchestrator.convert import event_to_proto, exercise_to_proto, state_from_proto
-from leakrange.orchestrator.manager import Orchestrator
+from leakrange.orchestrator.manager import Orchestrator, ReportFormat
 from leakrange.orchestrator.records import ExerciseState
 from leakrange.v1 import orchestrator_pb2, orchestrator_pb2_grpc
 
@@ -44,7 +44,7 @@ class OrchestratorServicer(orchestrator_pb2_grpc.OrchestratorServicer):
             if state is None:
                 raise InvalidArgument("states", "unknown exercise state")
             states.append(state)
-        records, token = self._o.list(states, request.page_size, request.page_token)
+        records, token = self._o.list_exercises(states, request.page_size, request.page_token)
         return orchestrator_pb2.ListExercisesResponse(
             exercises=[exercise_to_proto(r) for r in records], next_page_token=token
         )
@@ -61,7 +61,8 @@ class OrchestratorServicer(orchestrator_pb2_grpc.OrchestratorServicer):
         return exercise_to_proto(self._o.resume(_id(request.id)))
 
     def GetReport(self, request, context) -> orchestrator_pb2.Report:
-        fmt = "html" if request.format == orchestrator_pb2.REPORT_FORMAT_HTML else "json"
+        fmt: ReportFormat = "html" if request.format == orchestrator_pb2.REPORT_FORMAT_HTML \
+            else "json"
         content, ref = self._o.report(_id(request.id), fmt)
         return orchestrator_pb2.Report(
             format=orchestrator_pb2.REPORT_FORMAT_HTML if fmt == "html"

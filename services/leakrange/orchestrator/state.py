@@ -164,7 +164,7 @@ class ExerciseDB:
             raise NotFound("exercise not found")
         return self._record(rows[0])
 
-    def list(
+    def list_exercises(
         self, states: Iterable[ExerciseState] = (), limit: int = 100, page_token: str = ""
     ) -> tuple[list[ExerciseRecord], str]:
         """Exercises oldest first; ``page_token`` continues a previous listing."""
