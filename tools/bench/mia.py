@@ -22,6 +22,12 @@ parent and shared through a temporary folder store; each child gets its own atta
 reference outputs are ever reused from a cache. ``seconds`` is the wall time of the Run call
 (reference training + target queries + scoring); ``peak_rss_mb`` the child's own peak RSS.
 
+Full run: loss, population, rmia_offline_1/4, lira_online_8/16 and lira_offline_8/16 on both
+targets, plus ``reference_training.measure`` (16 and 64 Adult MLPs, 10 epochs). ``--quick``
+(under 5 minutes on 2 cores): MNIST trained 5 epochs (references too: the recipe is known);
+loss, population, rmia_offline_1 and lira_online_2 per target; reference training 1 epoch.
+Progress lines go to stdout as each attack finishes, so a run cut short still shows its numbers.
+
 Prints one JSON object on its last line:
 
     {"targets": {"adult_mlp": {ATTACK: {"auc", "tpr_at_1pct_fpr", "tpr_at_0_1pct_fpr",
