@@ -81,6 +81,8 @@ class AttackServicer(attack_pb2_grpc.AttackServicer):
         audit_x, audit_y = _bundle(request.data.audit, "data.audit", required=True)
         assert audit_x is not None and audit_y is not None  # required=True
         pop_x, pop_y = _bundle(request.data.population, "data.population", required=False)
+        if request.seed < 0:
+            raise InvalidArgument("seed", "must be >= 0")
         if not request.target.address:
             raise InvalidArgument("target.address", "required")
         run_id = request.run_id or f"run-{id(request):x}"

@@ -44,6 +44,12 @@ def balanced_masks(n_models: int, n_records: int, seed: int) -> np.ndarray:
     return order < n_models // 2
 
 
+def reference_seeds(seed: int, n_models: int) -> list[int]:
+    """Independent 31-bit training seeds for the reference models of any (large) run seed."""
+    words = np.random.SeedSequence(abs(int(seed))).generate_state(n_models, dtype=np.uint32)
+    return [int(w) & 0x7FFFFFFF for w in words]
+
+
 def reference_spec(ctx: RunContext, input_shape: tuple[int, ...], num_classes: int) -> ModelSpec:
     """The architecture the threat model grants: the target's own spec or the named proxy."""
     k = ctx.threat_model.knowledge
@@ -97,7 +103,7 @@ def train_references(
         pool, extra = cached
         return ReferenceLogits(pool, extra, masks, cache_hit=True)
     eval_x = np.concatenate([pool_x, extra_x]) if len(extra_x) else pool_x
-    seeds = [seed * 100_003 + m for m in range(n_models)]
+    seeds = reference_seeds(seed, n_models)
     ctx.progress("reference_training", 0, n_models, "training reference models")
     logits = train_reference_logits(
         spec, recipe, pool_x, pool_y, masks, eval_x, seeds=seeds,

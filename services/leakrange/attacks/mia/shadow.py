@@ -111,7 +111,7 @@ class ShadowAttack(Attack):
     ) -> np.ndarray:
         def fit(f: np.ndarray, lab: np.ndarray) -> HistGradientBoostingClassifier:
             clf = HistGradientBoostingClassifier(max_iter=params.max_iter,
-                                                 random_state=ctx.seed)
+                                                 random_state=ctx.seed % 2**32)
             return clf.fit(f, lab)
 
         onehot = np.eye(int(max(train_c.max(), audit_c.max())) + 1)
