@@ -9,7 +9,6 @@ import numpy as np
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
-
 from leakrange.common.client import open_channel
 from leakrange.common.tensors import from_proto, to_proto
 from leakrange.models import model_from_bytes, predict_logits
@@ -155,7 +154,7 @@ def test_get_weights_only_white_box(adult_target, serve_target):
     white = serve_target(adult_target.store, adult_target.ref, AccessPolicy(white_box=True))
     ref = _stub(white).GetWeights(target_pb2.GetWeightsRequest())
     assert ref.sha256 == adult_target.ref.sha256
-    model, spec, _ = model_from_bytes(adult_target.store.get_bytes(ref.sha256))
+    _model, spec, _ = model_from_bytes(adult_target.store.get_bytes(ref.sha256))
     assert spec.kind == "mlp"
 
 

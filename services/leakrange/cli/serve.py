@@ -138,6 +138,10 @@ def serve_orchestrator(
         "--exercise-values", envvar="LEAKRANGE_EXERCISE_VALUES",
         help="kubernetes backend: defaults file passed (helm -f) to every exercise release.")
     ] = None,
+    exercise_pods: Annotated[str | None, typer.Option(
+        "--exercise-pods", envvar="LEAKRANGE_EXERCISE_PODS",
+        help="kubernetes backend: pod placement file (GPUs, node selectors, tolerations).")
+    ] = None,
     helm: Annotated[str, typer.Option(
         "--helm", envvar="LEAKRANGE_HELM", help="kubernetes backend: the helm binary.")
     ] = "helm",
@@ -167,6 +171,7 @@ def serve_orchestrator(
             concurrency=concurrency, child_log_level=child_log_level, namespace=namespace,
             exercise_chart=Path(exercise_chart) if exercise_chart else None,
             exercise_values=Path(exercise_values) if exercise_values else None, helm_bin=helm,
+            exercise_pods=Path(exercise_pods) if exercise_pods else None,
         )
         server, _orchestrator = build_orchestrator_server(settings, options)
         server.start()

@@ -39,6 +39,8 @@ class OrchestratorSettings:
     exercise_values: Path | None = field(default_factory=lambda: _path_from_env(
         "LEAKRANGE_EXERCISE_VALUES"))
     helm_bin: str = "helm"
+    # Placement of exercise pods (GPUs per family, node selectors ...), see placement_config.py.
+    exercise_pods: Path | None = None
 
 
 def _path_from_env(name: str) -> Path | None:

@@ -54,7 +54,9 @@ class TargetServicer(target_pb2_grpc.TargetServicer):
         host = self._host
         shape = request.inputs.shape
         if len(shape) >= 1 and shape[0] > host.max_batch:
-            raise InvalidArgument("inputs.shape[0]", f"batch larger than max_batch {host.max_batch}")
+            raise InvalidArgument(
+                "inputs.shape[0]", f"batch larger than max_batch {host.max_batch}"
+            )
         max_elements = host.max_batch * max(1, _prod(host.input_shape))
         x = host.validate(from_proto(request.inputs, "inputs", max_elements=max_elements,
                                      allow_empty=True))

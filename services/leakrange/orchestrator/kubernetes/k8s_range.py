@@ -34,6 +34,7 @@ from leakrange.orchestrator.kubernetes.names import (
     service_address,
     tokens_secret_name,
 )
+from leakrange.orchestrator.kubernetes.placement_config import ExercisePods, load_exercise_pods
 from leakrange.orchestrator.kubernetes.pod_watch import (
     component_of,
     follow_rollout,
@@ -106,11 +107,15 @@ class KubernetesBackend(RangeBackend):
                                   "for the kubernetes backend (--exercise-chart)")
         if settings.exercise_values is not None and not Path(settings.exercise_values).is_file():
             raise InvalidArgument("exercise_values", "no file at this path")
+        pods = load_exercise_pods(settings.exercise_pods) if settings.exercise_pods \
+            else ExercisePods()
         cluster = ExerciseCluster(load_api_client(), settings.namespace)
         return cls(
             cluster, HelmRunner(settings.helm_bin, settings.namespace), chart,
             defaults_values=settings.exercise_values,
             deploy_timeout_s=max(settings.ready_timeout, MIN_DEPLOY_TIMEOUT_S),
+            adversary_pods=pods.adversaries, default_adversary_pod=pods.default_adversary,
+            target_pod=pods.target,
         )
 
     # ------------------------------------------------------------------ deploy
