@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
+from tests.fixtures.attacks import attack_server  # noqa: F401 - fixture
 from tests.fixtures.s3_server import (  # noqa: F401 - fixtures
     s3_client,
     s3_endpoint,
@@ -12,7 +13,6 @@ from tests.fixtures.s3_server import (  # noqa: F401 - fixtures
     store,
     store_url,
 )
-from tests.fixtures.attacks import attack_server  # noqa: F401 - fixture
 from tests.fixtures.targets import (  # noqa: F401 - fixtures
     adult_target,
     control_target,

@@ -13,6 +13,7 @@ from concurrent import futures
 from pathlib import Path
 
 import grpc
+
 from leakrange.orchestrator.backend import Deployment, RangeBackend, TargetDeploySpec
 
 SMALL_TARGET = (

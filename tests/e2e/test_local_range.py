@@ -11,6 +11,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+
 from leakrange.artifacts import FolderStore
 from leakrange.common.errors import InvalidArgument, Unauthenticated
 from leakrange.orchestrator.client import OrchestratorClient
@@ -19,7 +20,6 @@ from leakrange.orchestrator.manager import Orchestrator
 from leakrange.orchestrator.records import ExerciseState
 from leakrange.orchestrator.runner import RunnerSettings
 from leakrange.v1 import orchestrator_pb2 as pb
-
 from tests.e2e.range_helpers import OrchestratorProcess, small_spec
 
 pytestmark = pytest.mark.slow  # real processes: about 40 s on an idle 2-core machine

@@ -12,6 +12,7 @@ from pathlib import Path
 import kubernetes_validate
 import pytest
 import yaml
+
 from leakrange.common.errors import InvalidArgument
 from leakrange.common.threat_model import Access
 from leakrange.orchestrator.backend import TargetDeploySpec
@@ -20,7 +21,6 @@ from leakrange.orchestrator.kubernetes.placement_config import (
     parse_exercise_pods,
 )
 from leakrange.orchestrator.kubernetes.values import render_values
-
 from tests.helm.rendering import pod_spec, render
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -10,8 +10,8 @@ from pathlib import Path
 from types import ModuleType
 
 import pytest
-from leakrange.common.errors import IntegrityError, InvalidArgument
 
+from leakrange.common.errors import IntegrityError, InvalidArgument
 from tests.helm.rendering import INSTALLER
 
 

@@ -20,6 +20,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from minio import Minio
+
 from leakrange.artifacts import (
     MEDIA_HTML,
     MEDIA_JSON,
@@ -34,7 +36,6 @@ from leakrange.artifacts import (
 )
 from leakrange.common.errors import IntegrityError, InvalidArgument, NotFound, Unavailable
 from leakrange.v1 import common_pb2
-from minio import Minio
 
 MIB = 1 << 20
 

@@ -31,6 +31,7 @@ import kubernetes_validate
 import pytest
 import yaml
 from kubernetes import client
+
 from leakrange.common.errors import InvalidArgument, MissingDependency, Unavailable
 from leakrange.common.threat_model import Access
 from leakrange.orchestrator.backend import Deployment, TargetDeploySpec
@@ -42,7 +43,6 @@ from leakrange.orchestrator.kubernetes import (
     render_values,
 )
 from leakrange.orchestrator.kubernetes.pod_watch import pod_failure
-
 from tests.fixtures.kmock_server import (
     CONTROL_CHART,
     EXERCISE_CHART,

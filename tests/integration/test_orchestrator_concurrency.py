@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+
 from leakrange.artifacts import FolderStore
 from leakrange.common.errors import FailedPrecondition
 from leakrange.datasets import load_dataset
@@ -20,7 +21,6 @@ from leakrange.orchestrator.records import ExerciseState
 from leakrange.orchestrator.runner import RunnerSettings
 from leakrange.orchestrator.spec_loading import load_spec
 from leakrange.v1 import attack_pb2
-
 from tests.e2e.range_helpers import RecordingBackend, small_spec
 
 FAST = RunnerSettings(report_bootstrap=10, headline_bootstrap=10, check_interval=0.2)

@@ -5,10 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from leakrange.cli.main import app
-from leakrange.orchestrator.spec_loading import SpecError, load_spec, load_spec_file
 from typer.testing import CliRunner
 
+from leakrange.cli.main import app
+from leakrange.orchestrator.spec_loading import SpecError, load_spec, load_spec_file
 from tests.e2e.range_helpers import small_spec
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"

@@ -6,6 +6,7 @@ import threading
 from pathlib import Path
 
 import pytest
+
 from leakrange.artifacts import ArtifactRef
 from leakrange.common.errors import FailedPrecondition, InvalidArgument, NotFound
 from leakrange.orchestrator.events import Event, EventHub, Progress

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
+
 from leakrange.common.client import open_channel
 from leakrange.common.tensors import from_proto, to_proto
 from leakrange.models import model_from_bytes, predict_logits

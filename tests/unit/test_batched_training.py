@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+
 from leakrange.common.errors import Cancelled, InvalidArgument
 from leakrange.datasets import load_dataset
 from leakrange.models import (

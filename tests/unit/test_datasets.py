@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+
 from leakrange.common.errors import InvalidArgument, MissingDependency, NotFound
 from leakrange.datasets import (
     Split,

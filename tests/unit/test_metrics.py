@@ -7,6 +7,8 @@ import math
 import numpy as np
 import pytest
 import torch
+from sklearn.metrics import roc_auc_score
+
 from leakrange.common.errors import InvalidArgument
 from leakrange.metrics import (
     Estimate,
@@ -24,7 +26,6 @@ from leakrange.metrics import (
     synthetic_risk,
 )
 from leakrange.metrics.roc_counts import level_counts, resampled_counts, roc_statistics
-from sklearn.metrics import roc_auc_score
 
 
 def _gaussian_scores(n: int, shift: float, seed: int) -> tuple[np.ndarray, np.ndarray]:

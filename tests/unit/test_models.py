@@ -9,6 +9,8 @@ import pickle
 import numpy as np
 import pytest
 import torch
+from safetensors.torch import save as save_tensors
+
 from leakrange.common.errors import Cancelled, FailedPrecondition, InvalidArgument
 from leakrange.datasets import load_dataset, make_split
 from leakrange.models import (
@@ -26,7 +28,6 @@ from leakrange.models import (
 )
 from leakrange.models.safetensors_io import SPEC_KEY
 from leakrange.models.trainer import input_tensor
-from safetensors.torch import save as save_tensors
 
 CPU = torch.device("cpu")
 

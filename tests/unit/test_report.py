@@ -10,6 +10,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from markupsafe import escape
+
 from leakrange.artifacts import FolderStore
 from leakrange.common.errors import InvalidArgument
 from leakrange.common.threat_model import Access, Knowledge, ThreatModel
@@ -23,7 +25,6 @@ from leakrange.report import (
     write_report,
 )
 from leakrange.report.html import duration, estimate_pct
-from markupsafe import escape
 
 N = 400  # members and non-members each
 CREATED = datetime(2026, 11, 3, 10, 0, 0, tzinfo=UTC)

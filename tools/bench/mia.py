@@ -53,6 +53,8 @@ from typing import Any
 import numpy as np
 import torch
 from _common import peak_rss_mb, print_json
+from reference_training import measure as measure_reference_training
+
 from leakrange.artifacts import MEDIA_MODEL, FolderStore
 from leakrange.attacks.service import build_attack_server
 from leakrange.common.client import open_channel
@@ -65,7 +67,6 @@ from leakrange.models import TrainRecipe, model_to_bytes, spec_from_name_or_json
 from leakrange.target.policy import AccessPolicy
 from leakrange.target.service import TargetSettings, build_target_server
 from leakrange.v1 import attack_pb2, attack_pb2_grpc
-from reference_training import measure as measure_reference_training
 
 TARGET_NAMES = ("adult_mlp", "mnist_cnn")
 

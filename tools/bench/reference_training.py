@@ -18,6 +18,7 @@ import time
 
 import numpy as np
 import torch
+
 from leakrange.datasets import load_dataset
 from leakrange.models import TrainRecipe, pick_device, train_reference_logits, zoo_spec
 

@@ -29,6 +29,7 @@ from pathlib import Path
 import numpy as np
 import torch
 from _common import interleaved_rates, print_json
+
 from leakrange.artifacts import MEDIA_MODEL, FolderStore
 from leakrange.common.server import ServerOptions
 from leakrange.datasets import load_dataset
