@@ -18,7 +18,8 @@ from tests.fixtures.attacks import collect, make_audit, run_request
 
 N_AUDIT = 250  # members and as many non-members
 FAST = {"loss": {}, "population": {}, "label_only": {},
-        "lira": {"reference_models": 8}, "rmia": {"reference_models": 4},
+        "lira": {"reference_models": 8, "train_size": 250},
+        "rmia": {"reference_models": 4, "train_size": 250},
         "shadow": {"reference_models": 4}}
 
 

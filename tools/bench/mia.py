@@ -241,9 +241,14 @@ def run_one(target_name: str, key: str, workdir: Path, quick: bool) -> dict[str,
             request_data.population.tensors["x"].CopyFrom(to_proto(data.x[adversary]))
             request_data.population.tensors["y"].CopyFrom(to_proto(data.y[adversary]))
         threat = ThreatModel(access=Access(output="probabilities"), knowledge=Knowledge())
+        params = dict(spec.params)
+        if spec.references:
+            # The recipe is known (Knowledge()), training-set size included: each reference
+            # model trains on as many records as the target did.
+            params["train_size"] = len(target.members)
         request = attack_pb2.RunRequest(
             run_id=f"bench-{target_name}-{key}", attack=spec.attack,
-            params_json=json.dumps(spec.params), threat_model=threat.to_proto(),
+            params_json=json.dumps(params), threat_model=threat.to_proto(),
             target=attack_pb2.TargetEndpoint(address=target_server.address),
             data=request_data, seed=0,
         )

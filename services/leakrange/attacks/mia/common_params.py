@@ -17,6 +17,10 @@ class ReferenceParams(AttackParams):
                                   description="Reference (shadow) models to train.")
     epochs: int | None = Field(default=None, ge=1, le=1000,
                                description="Override the recipe's epochs for reference models.")
+    train_size: int | None = Field(
+        default=None, ge=2,
+        description="Records per reference model; match the target's training-set size when "
+                    "known (default: half of the adversary's pool).")
     strategy: Literal["auto", "batched", "sequential"] = Field(
         default="auto", description="Train reference models at once (vmap) or one by one.")
 

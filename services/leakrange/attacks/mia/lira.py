@@ -101,6 +101,11 @@ class LiraAttack(Attack):
         ensure_budget(oracle, len(audit_x) * len(views), self.name)
         spec = reference_spec(ctx, oracle.desc.input_shape, oracle.desc.num_classes)
         recipe = reference_recipe(ctx, params.epochs)
+        if params.online and params.train_size is not None:
+            # As in the paper, the pool is about twice a training set: the audit records plus
+            # as many population records as needed, so every record is IN half of the models.
+            keep = max(0, 2 * params.train_size - len(audit_x))
+            pop_x, pop_y = pop_x[:keep], pop_y[:keep]
         n_pop = len(pop_x)
         if params.online:  # audit records are IN half of the reference models
             pool_x, pool_y = np.concatenate([pop_x, audit_x]), np.concatenate([pop_y, audit_y])
@@ -111,6 +116,7 @@ class LiraAttack(Attack):
         refs = train_references(
             ctx, n_models=params.reference_models, pool_x=pool_x, pool_y=pool_y, extra_x=extra,
             spec=spec, recipe=recipe, seed=ctx.seed, strategy=params.strategy,
+            train_size=params.train_size,
             tag=f"lira-aug{params.augmentations}",
         )
         n = len(audit_x)

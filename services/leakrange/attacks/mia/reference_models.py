@@ -33,15 +33,20 @@ class ReferenceLogits:
     cache_hit: bool
 
 
-def balanced_masks(n_models: int, n_records: int, seed: int) -> np.ndarray:
-    """Each record in exactly half of the models (Carlini et al.); one model: a random half."""
+def balanced_masks(
+    n_models: int, n_records: int, seed: int, in_fraction: float = 0.5
+) -> np.ndarray:
+    """Each record IN exactly ``round(in_fraction * n_models)`` models (Carlini et al. use
+    half), so every model trains on about ``in_fraction * n_records`` records; one model: a
+    random ``in_fraction`` of the records."""
     rng = np.random.default_rng(seed)
     if n_models == 1:
         mask = np.zeros((1, n_records), dtype=bool)
-        mask[0, rng.permutation(n_records)[: n_records // 2]] = True
+        mask[0, rng.permutation(n_records)[: max(1, round(n_records * in_fraction))]] = True
         return mask
+    per_record = min(n_models - 1, max(1, round(n_models * in_fraction)))
     order = rng.random((n_models, n_records)).argsort(axis=0)
-    return order < n_models // 2
+    return order < per_record
 
 
 def reference_seeds(seed: int, n_models: int) -> list[int]:
@@ -91,9 +96,14 @@ def train_references(
     seed: int,
     strategy: str = "auto",
     tag: str = "",
+    train_size: int | None = None,
 ) -> ReferenceLogits:
-    """Logits of ``n_models`` reference models on ``pool_x`` and ``extra_x`` (cached)."""
-    masks = balanced_masks(n_models, len(pool_x), seed)
+    """Logits of ``n_models`` reference models on ``pool_x`` and ``extra_x`` (cached).
+
+    ``train_size``: records per reference model (default: half the pool).
+    """
+    fraction = 0.5 if train_size is None else min(1.0, train_size / max(1, len(pool_x)))
+    masks = balanced_masks(n_models, len(pool_x), seed, fraction)
     key = cache_key(pool_x, pool_y, extra_x, masks, spec.model_dump(), recipe.model_dump(),
                     n_models, seed, tag)
     manifest = f"cache/mia/references/{key}"

@@ -85,7 +85,8 @@ class RmiaAttack(Attack):
             refs = train_references(
                 ctx, n_models=params.reference_models, pool_x=pool_x, pool_y=pool_y,
                 extra_x=audit_x[:0], spec=spec, recipe=recipe, seed=ctx.seed,
-                strategy=params.strategy, tag="rmia-online",
+                strategy=params.strategy,
+                train_size=params.train_size, tag="rmia-online",
             )
             p = from_logits(refs.pool, pool_y).prob  # [M, n_pool]
             ref_px = p[:, n_train:n_train + n_a].mean(axis=0)
@@ -94,7 +95,8 @@ class RmiaAttack(Attack):
             refs = train_references(
                 ctx, n_models=params.reference_models, pool_x=pop_x[train_idx],
                 pool_y=pop_y[train_idx], extra_x=np.concatenate([audit_x, z_x]), spec=spec,
-                recipe=recipe, seed=ctx.seed, strategy=params.strategy, tag="rmia-offline",
+                recipe=recipe, seed=ctx.seed, strategy=params.strategy,
+                train_size=params.train_size, tag="rmia-offline",
             )
             p = from_logits(refs.extra, np.concatenate([audit_y, z_y])).prob
             ref_px = offline_correction(p[:, :n_a].mean(axis=0), params.offline_a)

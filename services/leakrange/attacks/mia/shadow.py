@@ -75,7 +75,8 @@ class ShadowAttack(Attack):
         refs = train_references(
             ctx, n_models=params.reference_models, pool_x=pop_x, pool_y=pop_y,
             extra_x=pop_x[:0], spec=spec, recipe=reference_recipe(ctx, params.epochs),
-            seed=ctx.seed, strategy=params.strategy, tag="shadow",
+            seed=ctx.seed, strategy=params.strategy,
+            train_size=params.train_size, tag="shadow",
         )
         # Shape shadow outputs like the target's API (white-box: logits).
         policy = AccessPolicy("logits") if oracle.white_box else AccessPolicy(
