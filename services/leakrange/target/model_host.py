@@ -60,7 +60,11 @@ class ModelHost:
         require_finite(x, "inputs")
         return x.astype(np.float32, copy=False)
 
-    def logits(self, x: np.ndarray) -> np.ndarray:
-        tensor = torch.from_numpy(np.array(x, dtype=np.float32, order="C")).to(self.device)
+    def logits(self, x: np.ndarray, chunk: int = 512) -> np.ndarray:
+        """Logits in chunks, so a large image batch never holds all its activations at once."""
+        parts = []
         with self._lock, torch.inference_mode():
-            return self.model(tensor).float().cpu().numpy()
+            for start in range(0, len(x), chunk):
+                part = np.array(x[start:start + chunk], dtype=np.float32, order="C")
+                parts.append(self.model(torch.from_numpy(part).to(self.device)).float().cpu())
+        return torch.cat(parts).numpy()
