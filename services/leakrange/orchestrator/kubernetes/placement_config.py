@@ -79,7 +79,9 @@ def parse_exercise_pods(doc: Any) -> ExercisePods:
         raise InvalidArgument(f"exercise_pods.{path}", first["msg"]) from None
     if parsed.target is not None and parsed.target.image:
         raise InvalidArgument("exercise_pods.target.image", "the target image is the range image")
-    families = {k: v.placement() for k, v in parsed.adversaries.items() if k != "default"}
+    families: dict[str, PodPlacement] = {
+        str(k): v.placement() for k, v in parsed.adversaries.items() if k != "default"
+    }
     default = parsed.adversaries.get("default")
     return ExercisePods(
         target=parsed.target.placement() if parsed.target else None,
