@@ -18,7 +18,7 @@ $(STAMP): pyproject.toml requirements/lock.txt requirements/no-deps.txt tools/in
 	$(PY) tools/install_helm.py --dest $(VENV)/bin
 	touch $(STAMP)
 
-test: setup check-protos
+test: setup check-protos lint typecheck
 	$(PY) -m pytest -q $(PYTEST_ARGS)
 
 lint: setup
