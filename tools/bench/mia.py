@@ -104,7 +104,10 @@ QUICK_CASES: dict[str, tuple[str, ...]] = {
     "adult_mlp": ("loss", "population", "rmia_offline_1", "lira_online_2"),
     "mnist_cnn": ("loss", "population", "rmia_offline_1", "lira_online_2"),
 }
-EXTRA_CASES: dict[str, AttackCase] = {"lira_online_2": case("lira", 2, online=True)}
+EXTRA_CASES: dict[str, AttackCase] = {
+    "lira_online_2": case("lira", 2, online=True),
+    "lira_online_64": case("lira", 64, online=True),  # memory check: 64 references
+}
 
 
 def attack_case(key: str) -> AttackCase:
