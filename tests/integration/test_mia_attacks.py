@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import threading
-import time
 
 import grpc
 import numpy as np
@@ -128,13 +127,13 @@ def test_cancel_stops_reference_training(adult_target, serve_target, attack_serv
     stream = attack_server.Run(request)
     first = next(stream)  # the run has started
     assert first.HasField("progress")
-    started = time.monotonic()
     assert attack_server.Cancel(attack_pb2.CancelRunRequest(run_id="cancel-me")).cancelled
+    # 64 references x 500 epochs would take hours: ending CANCELLED (within the test's
+    # timeout) shows the training loop itself stopped. No wall-clock assertion here.
     with pytest.raises(grpc.RpcError) as err:
         for _ in stream:
             pass
     assert err.value.code() == grpc.StatusCode.CANCELLED
-    assert time.monotonic() - started < 10
     assert not attack_server.Cancel(attack_pb2.CancelRunRequest(run_id="cancel-me")).cancelled
 
 

