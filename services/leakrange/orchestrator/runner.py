@@ -236,7 +236,7 @@ class ExerciseRunner:
                     result = event.result
         except grpc.RpcError as err:
             ctx.control.raise_if_stopped()
-            reason = self._backend.check(ctx.deployment)
+            reason = self._dead_service(ctx.deployment, err)
             if reason is not None:
                 ctx.control.stop("failure", reason)
                 ctx.control.raise_if_stopped()
@@ -261,6 +261,18 @@ class ExerciseRunner:
             adversary=name, family=adversary.family, attack=attack.name, status="succeeded",
             metrics=metrics, scores=store_scores(self._store, scores), facts=facts,
         )
+
+    def _dead_service(self, deployment: Deployment, err: grpc.RpcError) -> str | None:
+        """Why the call broke, if a service of the deployment died. A connection that drops
+        with UNAVAILABLE usually means the process is exiting: give the backend a moment to
+        see the exit before calling it an attack failure."""
+        tries = 20 if err.code() == grpc.StatusCode.UNAVAILABLE else 1
+        for attempt in range(tries):
+            reason = self._backend.check(deployment)
+            if reason is not None or attempt == tries - 1:
+                return reason
+            time.sleep(0.1)
+        return None
 
     @staticmethod
     def _failed(adversary: AdversarySpec, name: str, attack: AttackSpec, message: str
