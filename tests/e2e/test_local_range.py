@@ -161,3 +161,33 @@ def test_killed_adversary_fails_its_exercise_and_the_orchestrator_keeps_serving(
         assert orchestrator.wait(after.id, timeout=120).state == ExerciseState.SUCCEEDED
     finally:
         orchestrator.shutdown(10)
+
+
+def test_adversary_store_holds_no_ground_truth_and_weights_only_white_box(
+    tmp_path: Path,
+) -> None:
+    """Attack processes get their own store: no split, no orchestrator caches; the target's
+    weights appear there only under a white-box policy (what GetWeights points to)."""
+    store = FolderStore(tmp_path / "store")
+    backend = LocalBackend(str(tmp_path / "store"), tmp_path / "data")
+    orchestrator = Orchestrator(
+        store, backend, tmp_path / "data", concurrency=1,
+        runner_settings=RunnerSettings(report_bootstrap=10, headline_bootstrap=10),
+    ).start()
+    white_box = small_spec(name="white").replace(
+        "access: {output: probabilities,", "access: {white_box: true, output: probabilities,")
+    try:
+        black = orchestrator.wait(orchestrator.submit(small_spec(name="black")).id, timeout=240)
+        assert black.state == ExerciseState.SUCCEEDED
+        adversary = FolderStore(Path(backend.adversary_store_url))
+        model_sha = store.list_manifests("groundtruth/")[0].split("/")[-1]
+        assert store.exists(model_sha)
+        assert not adversary.exists(model_sha)  # black-box: no weights
+        white = orchestrator.wait(orchestrator.submit(white_box).id, timeout=240)
+        assert white.state == ExerciseState.SUCCEEDED
+        assert adversary.exists(model_sha)  # white-box: exactly the weights blob
+        assert adversary.list_manifests("groundtruth/") == []
+        assert adversary.list_manifests("cache/targets/") == []
+        assert store.list_manifests("groundtruth/")  # the range still has its ground truth
+    finally:
+        orchestrator.shutdown(5)

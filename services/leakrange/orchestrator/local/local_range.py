@@ -5,6 +5,12 @@ each adversary has its own query budget) and one ``leakrange serve attack --fami
 family, all on port 0. Tokens travel in the environment, never on the command line. The pids
 of every exercise are written to ``<data_dir>/local-range/<exercise>.json`` so a restarted
 orchestrator can stop what a killed one left behind.
+
+Attack services get their own artifact store (``<data_dir>/adversary-store`` unless told
+otherwise), never the range's: the range store holds the split (``groundtruth/``) and the
+orchestrator's caches, which the adversary must not be able to read. The adversary store keeps
+the attacks' reference-model caches across exercises and, under a white-box policy only, a copy
+of the target's weights blob (the artifact ``GetWeights`` points to).
 """
 
 from __future__ import annotations
@@ -20,6 +26,7 @@ import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
+from leakrange.artifacts import MEDIA_MODEL, open_store
 from leakrange.common.client import open_channel, wait_healthy
 from leakrange.common.errors import InvalidArgument, RangeError, Unavailable
 from leakrange.orchestrator.backend import Deployment, RangeBackend, TargetDeploySpec
@@ -29,6 +36,7 @@ log = logging.getLogger(__name__)
 
 PIDS_DIR = "local-range"
 LOGS_DIR = "logs"
+ADVERSARY_STORE_DIR = "adversary-store"
 
 
 def _target_output_flag(spec: TargetDeploySpec) -> str:
@@ -50,9 +58,12 @@ class LocalBackend(RangeBackend):
         log_level: str = "WARNING",
         python: str = sys.executable,
         extra_env: Mapping[str, str] | None = None,
+        adversary_store_url: str | None = None,
     ) -> None:
         self._store_url = store_url
         self._data_dir = Path(data_dir)
+        self._adversary_store_url = adversary_store_url or str(
+            (self._data_dir / ADVERSARY_STORE_DIR).resolve())
         self._ready_timeout = ready_timeout
         self._log_level = log_level
         self._python = python
@@ -73,6 +84,8 @@ class LocalBackend(RangeBackend):
             if not principal or any(c in principal + token for c in ",: "):
                 raise InvalidArgument("tokens", "must not contain ',', ':' or spaces")
         attack_token = secrets.token_urlsafe(24)
+        if target.access.white_box:
+            self._share_weights(target.model)
         children: dict[str, ChildProcess] = {
             "target": self._child(exercise_id, "target", self._target_argv(target),
                                   {"LEAKRANGE_CLIENT_TOKENS":
@@ -81,7 +94,7 @@ class LocalBackend(RangeBackend):
         for family in families:
             children[f"attack-{family}"] = self._child(
                 exercise_id, f"attack-{family}",
-                [*self._serve("attack"), "--family", family],
+                [*self._serve("attack", self._adversary_store_url), "--family", family],
                 {"LEAKRANGE_TOKEN": attack_token},
             )
         with self._lock:
@@ -104,9 +117,21 @@ class LocalBackend(RangeBackend):
             details={name: str(child.pid) for name, child in children.items()},
         )
 
-    def _serve(self, what: str) -> list[str]:
+    @property
+    def adversary_store_url(self) -> str:
+        return self._adversary_store_url
+
+    def _share_weights(self, model: str) -> None:
+        """White-box only: the adversary may read the target's weights blob, nothing else."""
+        range_store = open_store(self._store_url)
+        ref = range_store.resolve(model)
+        adversary_store = open_store(self._adversary_store_url)
+        if not adversary_store.exists(ref.sha256):
+            adversary_store.put_bytes(range_store.get_bytes(ref), MEDIA_MODEL)
+
+    def _serve(self, what: str, store_url: str | None = None) -> list[str]:
         return [self._python, "-m", "leakrange.cli.main", "serve", what,
-                "--store", self._store_url, "--host", "127.0.0.1", "--port", "0",
+                "--store", store_url or self._store_url, "--host", "127.0.0.1", "--port", "0",
                 "--log-level", self._log_level]
 
     def _target_argv(self, spec: TargetDeploySpec) -> list[str]:
