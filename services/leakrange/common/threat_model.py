@@ -38,6 +38,25 @@ class Access(BaseModel):
     rounding: int | None = Field(default=None, ge=0, le=12)
     query_budget: int = Field(default=0, ge=0, description="records; 0 = unlimited")
 
+    def to_proto(self) -> common_pb2.Access:
+        msg = common_pb2.Access(
+            white_box=self.white_box, output=output_kind_to_proto(self.output),
+            top_k=self.top_k, query_budget=self.query_budget,
+        )
+        if self.rounding is not None:
+            msg.rounding = self.rounding
+        return msg
+
+    @classmethod
+    def from_proto(cls, msg: common_pb2.Access) -> Access:
+        return cls(
+            white_box=msg.white_box,
+            output=output_kind_from_proto(msg.output),
+            top_k=max(1, msg.top_k),
+            rounding=msg.rounding if msg.HasField("rounding") else None,
+            query_budget=msg.query_budget,
+        )
+
 
 class Knowledge(BaseModel):
     """What the adversary knows."""
@@ -64,15 +83,9 @@ class ThreatModel(BaseModel):
     knowledge: Knowledge = Knowledge()
 
     def to_proto(self) -> common_pb2.ThreatModel:
-        a, k = self.access, self.knowledge
-        access = common_pb2.Access(
-            white_box=a.white_box, output=output_kind_to_proto(a.output), top_k=a.top_k,
-            query_budget=a.query_budget,
-        )
-        if a.rounding is not None:
-            access.rounding = a.rounding
+        k = self.knowledge
         return common_pb2.ThreatModel(
-            access=access,
+            access=self.access.to_proto(),
             knowledge=common_pb2.Knowledge(
                 architecture_known=k.architecture_known, proxy_model=k.proxy_model or "",
                 recipe_known=k.recipe_known, data_fraction=k.data_fraction,
@@ -82,15 +95,9 @@ class ThreatModel(BaseModel):
 
     @classmethod
     def from_proto(cls, msg: common_pb2.ThreatModel) -> ThreatModel:
-        a, k = msg.access, msg.knowledge
+        k = msg.knowledge
         return cls(
-            access=Access(
-                white_box=a.white_box,
-                output=output_kind_from_proto(a.output),
-                top_k=max(1, a.top_k),
-                rounding=a.rounding if a.HasField("rounding") else None,
-                query_budget=a.query_budget,
-            ),
+            access=Access.from_proto(msg.access),
             knowledge=Knowledge(
                 architecture_known=k.architecture_known if msg.HasField("knowledge") else True,
                 proxy_model=k.proxy_model or None,

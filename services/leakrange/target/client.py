@@ -11,7 +11,7 @@ from leakrange.artifacts import ArtifactRef
 from leakrange.common.client import open_channel
 from leakrange.common.errors import from_rpc_error
 from leakrange.common.tensors import from_proto, to_proto
-from leakrange.common.threat_model import OutputKind, output_kind_from_proto
+from leakrange.common.threat_model import Access, OutputKind, output_kind_from_proto
 from leakrange.v1 import target_pb2, target_pb2_grpc
 
 
@@ -65,15 +65,15 @@ class TargetClient:
             info = self._stub.Describe(target_pb2.DescribeRequest(), timeout=self._timeout)
         except grpc.RpcError as err:
             raise from_rpc_error(err) from None
-        a = info.access
+        a = Access.from_proto(info.access)
         self._description = TargetDescription(
             model_kind=info.model_kind,
             input_shape=tuple(int(d) for d in info.input_shape),
             num_classes=info.num_classes,
             class_names=list(info.class_names),
-            output=output_kind_from_proto(a.output),
+            output=a.output,
             top_k=a.top_k,
-            rounding=a.rounding if a.HasField("rounding") else None,
+            rounding=a.rounding,
             query_budget=a.query_budget,
             white_box=a.white_box,
             remaining_budget=info.remaining_budget,

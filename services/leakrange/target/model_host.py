@@ -44,6 +44,12 @@ class ModelHost:
         names = self.metadata.get("class_names", "")
         return names.split("\x1f") if names else [str(i) for i in range(self.spec.num_classes)]
 
+    def check_batch_size(self, records: int) -> None:
+        if records > self.max_batch:
+            raise InvalidArgument(
+                "inputs.shape[0]", f"batch larger than max_batch {self.max_batch}"
+            )
+
     def validate(self, x: np.ndarray) -> np.ndarray:
         """Check shape, dtype, finiteness and batch size; returns float32 [batch, *shape]."""
         if x.dtype.kind != "f":
@@ -53,10 +59,7 @@ class ModelHost:
             raise InvalidArgument("inputs.shape", f"expected [batch, {expected}]")
         if x.shape[0] == 0:
             raise InvalidArgument("inputs", "empty batch")
-        if x.shape[0] > self.max_batch:
-            raise InvalidArgument(
-                "inputs.shape[0]", f"batch larger than max_batch {self.max_batch}"
-            )
+        self.check_batch_size(x.shape[0])
         require_finite(x, "inputs")
         return x.astype(np.float32, copy=False)
 

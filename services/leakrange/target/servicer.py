@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import math
+
 import grpc
 from prometheus_client import CollectorRegistry, Counter
 
-from leakrange.common.errors import InvalidArgument, PermissionDenied
+from leakrange.common.errors import PermissionDenied
 from leakrange.common.interceptors import current_principal
 from leakrange.common.tensors import from_proto, to_proto
 from leakrange.common.threat_model import output_kind_to_proto
@@ -44,7 +46,7 @@ class TargetServicer(target_pb2_grpc.TargetServicer):
             input_dtype=common_pb2.DTYPE_FLOAT32,
             num_classes=host.spec.num_classes,
             class_names=host.class_names,
-            access=_access_proto(self._policy),
+            access=self._policy.to_access().to_proto(),
             remaining_budget=self._budget.remaining(current_principal.get()),
             max_batch=host.max_batch,
             dataset=host.dataset,
@@ -52,12 +54,9 @@ class TargetServicer(target_pb2_grpc.TargetServicer):
 
     def Predict(self, request, context: grpc.ServicerContext) -> target_pb2.PredictResponse:
         host = self._host
-        shape = request.inputs.shape
-        if len(shape) >= 1 and shape[0] > host.max_batch:
-            raise InvalidArgument(
-                "inputs.shape[0]", f"batch larger than max_batch {host.max_batch}"
-            )
-        max_elements = host.max_batch * max(1, _prod(host.input_shape))
+        if request.inputs.shape:  # refuse an oversize batch before decoding it
+            host.check_batch_size(request.inputs.shape[0])
+        max_elements = host.max_batch * math.prod(host.input_shape)
         x = host.validate(from_proto(request.inputs, "inputs", max_elements=max_elements,
                                      allow_empty=True))
         principal = current_principal.get()
@@ -88,20 +87,3 @@ class TargetServicer(target_pb2_grpc.TargetServicer):
             raise PermissionDenied("weights are not available under a black-box policy")
         self._metrics.weights.labels("granted").inc()
         return self._host.ref.to_proto()
-
-
-def _access_proto(policy: AccessPolicy) -> common_pb2.Access:
-    msg = common_pb2.Access(
-        white_box=policy.white_box, output=output_kind_to_proto(policy.output),
-        top_k=policy.top_k, query_budget=policy.query_budget,
-    )
-    if policy.rounding is not None:
-        msg.rounding = policy.rounding
-    return msg
-
-
-def _prod(shape: tuple[int, ...]) -> int:
-    out = 1
-    for d in shape:
-        out *= d
-    return out
