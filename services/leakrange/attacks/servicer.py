@@ -16,7 +16,13 @@ from leakrange.artifacts import MEDIA_JSON, ArtifactStore
 from leakrange.attacks.base import Attack, AttackOutput
 from leakrange.attacks.context import RunContext
 from leakrange.attacks.registry import AttackRegistry
-from leakrange.common.errors import AlreadyExists, InvalidArgument, NotFound, RangeError
+from leakrange.common.errors import (
+    AlreadyExists,
+    Cancelled,
+    InvalidArgument,
+    NotFound,
+    RangeError,
+)
 from leakrange.common.tensors import from_proto, require_finite, to_proto
 from leakrange.common.threat_model import ThreatModel, output_kind_to_proto
 from leakrange.target.client import TargetClient
@@ -176,8 +182,6 @@ class AttackServicer(attack_pb2_grpc.AttackServicer):
 
 
 def _outcome(err: object) -> str:
-    from leakrange.common.errors import Cancelled
-
     if isinstance(err, Cancelled):
         return "cancelled"
     return "failed" if isinstance(err, RangeError) else "error"

@@ -29,7 +29,7 @@ from leakrange.attacks.mia.reference_models import (
     reference_spec,
     train_references,
 )
-from leakrange.attacks.mia.signals import TargetOracle, ensure_budget, from_logits, require_outputs
+from leakrange.attacks.mia.signals import TargetOracle, from_logits, require_outputs
 
 MIN_STD = 1e-4
 
@@ -98,7 +98,7 @@ class LiraAttack(Attack):
         views = augmentations(audit_x, params.augmentations)  # validates before any work
         oracle = TargetOracle(ctx)
         require_outputs(oracle.desc, self.supported_outputs, self.name)
-        ensure_budget(oracle, len(audit_x) * len(views), self.name)
+        oracle.ensure_budget(len(audit_x) * len(views), self.name)
         spec = reference_spec(ctx, oracle.desc.input_shape, oracle.desc.num_classes)
         recipe = reference_recipe(ctx, params.epochs)
         if params.online and params.train_size is not None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from leakrange.attacks.base import Attack, AttackOutput, AttackParams
 from leakrange.attacks.context import RunContext
-from leakrange.attacks.mia.signals import TargetOracle, ensure_budget, require_outputs
+from leakrange.attacks.mia.signals import TargetOracle, require_outputs
 
 
 class LossParams(AttackParams):
@@ -29,6 +29,6 @@ class LossAttack(Attack):
     def run(self, ctx: RunContext, params: AttackParams) -> AttackOutput:
         oracle = TargetOracle(ctx)
         require_outputs(oracle.desc, self.supported_outputs, self.name)
-        ensure_budget(oracle, len(ctx.audit_x), self.name)
+        oracle.ensure_budget(len(ctx.audit_x), self.name)
         sig = oracle.signals(ctx.audit_x, ctx.audit_y)
         return AttackOutput(scores=sig.log_prob)

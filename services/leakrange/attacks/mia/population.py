@@ -15,7 +15,7 @@ from pydantic import Field
 from leakrange.attacks.base import Attack, AttackOutput, AttackParams
 from leakrange.attacks.context import RunContext
 from leakrange.attacks.mia.common_params import population
-from leakrange.attacks.mia.signals import TargetOracle, ensure_budget, require_outputs
+from leakrange.attacks.mia.signals import TargetOracle, break_ties, require_outputs
 
 
 class PopulationParams(AttackParams):
@@ -39,7 +39,7 @@ class PopulationAttack(Attack):
         pick = rng.permutation(len(pop_x))[: params.population_queries]
         oracle = TargetOracle(ctx)
         require_outputs(oracle.desc, self.supported_outputs, self.name)
-        ensure_budget(oracle, len(pick) + len(ctx.audit_x), self.name)
+        oracle.ensure_budget(len(pick) + len(ctx.audit_x), self.name)
         pop_loss = -oracle.signals(pop_x[pick], pop_y[pick], "querying_population").log_prob
         loss = -oracle.signals(ctx.audit_x, ctx.audit_y).log_prob
         ordered = np.sort(pop_loss)
@@ -47,7 +47,6 @@ class PopulationAttack(Attack):
         above = len(ordered) - np.searchsorted(ordered, loss, side="right")
         ties = np.searchsorted(ordered, loss, side="right") - np.searchsorted(ordered, loss)
         scores = (above + 0.5 * ties) / len(ordered)
-        # Within one population-quantile bin a lower loss is still more member-like: a tiny
-        # monotone tie-breaker keeps the ordering without moving any record across bins.
-        scores = scores + 1e-6 * (0.5 + np.arctan(-loss) / np.pi) / len(ordered)
+        # Within one population-quantile bin a lower loss is still more member-like.
+        scores = break_ties(scores, -loss, len(ordered))
         return AttackOutput(scores=scores, facts={"population_records": float(len(pick))})

@@ -24,7 +24,12 @@ from leakrange.attacks.mia.reference_models import (
     reference_spec,
     train_references,
 )
-from leakrange.attacks.mia.signals import TargetOracle, ensure_budget, from_logits, require_outputs
+from leakrange.attacks.mia.signals import (
+    TargetOracle,
+    break_ties,
+    from_logits,
+    require_outputs,
+)
 
 EPS = 1e-30
 
@@ -39,13 +44,18 @@ class RmiaParams(ReferenceParams):
                            description="Population records used as z-samples.")
 
 
+def likelihood_ratio(p_target: np.ndarray, p_reference: np.ndarray) -> np.ndarray:
+    """Pr(x|theta) / Pr(x)."""
+    return p_target / np.maximum(p_reference, EPS)
+
+
 def rmia_scores(
     target_px: np.ndarray, ref_px: np.ndarray, target_pz: np.ndarray, ref_pz: np.ndarray,
     gamma: float,
 ) -> np.ndarray:
     """Fraction of z with [p(x|t)/p(x)] / [p(z|t)/p(z)] >= gamma (ties of the ratio count)."""
-    ratio_x = target_px / np.maximum(ref_px, EPS)
-    ratio_z = np.sort(target_pz / np.maximum(ref_pz, EPS))
+    ratio_x = likelihood_ratio(target_px, ref_px)
+    ratio_z = np.sort(likelihood_ratio(target_pz, ref_pz))
     below = np.searchsorted(ratio_z, ratio_x / gamma, side="right")
     return below / len(ratio_z)
 
@@ -75,7 +85,7 @@ class RmiaAttack(Attack):
         audit_x, audit_y = ctx.audit_x, ctx.audit_y
         oracle = TargetOracle(ctx)
         require_outputs(oracle.desc, self.supported_outputs, self.name)
-        ensure_budget(oracle, len(audit_x) + n_z, self.name)
+        oracle.ensure_budget(len(audit_x) + n_z, self.name)
         spec = reference_spec(ctx, oracle.desc.input_shape, oracle.desc.num_classes)
         recipe = reference_recipe(ctx, params.epochs)
         n_train, n_a = len(train_idx), len(audit_x)
@@ -104,9 +114,8 @@ class RmiaAttack(Attack):
         target_pz = oracle.signals(z_x, z_y, "querying_population").prob
         target_px = oracle.signals(audit_x, audit_y).prob
         scores = rmia_scores(target_px, ref_px, target_pz, ref_pz, params.gamma)
-        # Tie-break within one z-quantile by the record's own ratio (monotone, bin-preserving).
-        ratio_x = target_px / np.maximum(ref_px, EPS)
-        scores = scores + 1e-6 * (0.5 + np.arctan(np.log(ratio_x)) / np.pi) / n_z
+        # Within one z-quantile, a higher ratio of the record itself is more member-like.
+        scores = break_ties(scores, np.log(likelihood_ratio(target_px, ref_px)), n_z)
         ctx.progress("scoring", n_a, n_a, "records scored")
         return AttackOutput(
             scores=scores,

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 from pydantic import Field
+from scipy.special import softmax
 from sklearn.ensemble import HistGradientBoostingClassifier
 
 from leakrange.attacks.base import Attack, AttackOutput, AttackParams
@@ -26,7 +27,6 @@ from leakrange.attacks.mia.reference_models import (
 )
 from leakrange.attacks.mia.signals import (
     TargetOracle,
-    ensure_budget,
     from_output,
     require_outputs,
 )
@@ -47,8 +47,7 @@ def features(out: PredictOutput, y: np.ndarray, num_classes: int) -> np.ndarray:
     sig = from_output(out, y, num_classes)
     values = np.asarray(out.outputs, dtype=np.float64)
     if out.kind == "logits":
-        z = values - values.max(axis=1, keepdims=True)
-        values = np.exp(z) / np.exp(z).sum(axis=1, keepdims=True)
+        values = softmax(values, axis=1)
     top = -np.sort(-values, axis=1)[:, : min(values.shape[1], 10)]
     entropy = -(np.clip(top, 1e-12, 1) * np.log(np.clip(top, 1e-12, 1))).sum(axis=1)
     return np.column_stack([sig.log_prob, sig.phi, top, entropy])
@@ -70,7 +69,7 @@ class ShadowAttack(Attack):
         oracle = TargetOracle(ctx)
         desc = oracle.desc
         require_outputs(desc, self.supported_outputs, self.name)
-        ensure_budget(oracle, len(ctx.audit_x), self.name)
+        oracle.ensure_budget(len(ctx.audit_x), self.name)
         spec = reference_spec(ctx, desc.input_shape, desc.num_classes)
         refs = train_references(
             ctx, n_models=params.reference_models, pool_x=pop_x, pool_y=pop_y,
@@ -91,14 +90,7 @@ class ShadowAttack(Attack):
             classes.append(pop_y)
         train_f, train_l, train_c = np.concatenate(feats), np.concatenate(labels), \
             np.concatenate(classes)
-        target_out = oracle.query(ctx.audit_x) if not oracle.white_box else None
-        if target_out is None:
-            from leakrange.models import model_from_bytes, predict_logits
-
-            model, _, _ = model_from_bytes(ctx.store.get_bytes(ctx.target.get_weights()))
-            logits = predict_logits(model, ctx.audit_x)
-            target_out = PredictOutput("logits", logits, None, -1, len(logits))
-        audit_f = features(target_out, ctx.audit_y, desc.num_classes)
+        audit_f = features(oracle.outputs(ctx.audit_x), ctx.audit_y, desc.num_classes)
         ctx.progress("attack_classifier", 0, desc.num_classes, "training attack classifiers")
         scores = self._classify(train_f, train_l, train_c, audit_f, ctx.audit_y, params, ctx)
         return AttackOutput(scores=scores, facts={

@@ -65,6 +65,12 @@ def _from_true_and_rest(p_y: np.ndarray, rest: np.ndarray) -> Signals:
     return Signals(prob=p, log_prob=np.log(p), phi=np.log(p) - np.log(r))
 
 
+def break_ties(fractions: np.ndarray, key: np.ndarray, bins: int) -> np.ndarray:
+    """Order records that share a quantile score (``fractions`` in steps of ``1 / bins``) by a
+    monotone ``key`` (higher = more member-like), without moving any record across bins."""
+    return fractions + 1e-6 * (0.5 + np.arctan(key) / np.pi) / bins
+
+
 def from_output(out: PredictOutput, y: np.ndarray, num_classes: int) -> Signals:
     if out.kind == "logits":
         return from_logits(out.outputs, y)
@@ -104,24 +110,35 @@ class TargetOracle:
     def white_box(self) -> bool:
         return self._local is not None
 
-    def signals(self, x: np.ndarray, y: np.ndarray, phase: str = "querying") -> Signals:
+    def outputs(self, x: np.ndarray, phase: str = "querying") -> PredictOutput:
+        """What the adversary sees for ``x``: local logits under white-box, else the API's."""
         if self._local is not None:
             from leakrange.models import predict_logits
 
-            return from_logits(predict_logits(self._local, x), y)
-        return from_output(self.query(x, phase), y, self.desc.num_classes)
+            return PredictOutput("logits", predict_logits(self._local, x), None, -1, len(x))
+        return self.query(x, phase)
+
+    def signals(self, x: np.ndarray, y: np.ndarray, phase: str = "querying") -> Signals:
+        return from_output(self.outputs(x, phase), y, self.desc.num_classes)
 
     def labels(self, x: np.ndarray, phase: str = "querying") -> np.ndarray:
-        if self._local is not None:
-            from leakrange.models import predict_logits
-
-            return predict_logits(self._local, x).argmax(axis=1)
-        out = self.query(x, phase)
+        out = self.outputs(x, phase)
         if out.kind == "label":
             return out.outputs.astype(np.int64)
         if out.kind == "topk" and out.indices is not None:
             return out.indices[:, 0]
         return out.outputs.argmax(axis=1)
+
+    def ensure_budget(self, needed: int, attack: str) -> None:
+        """Fail before any work when the query budget cannot cover the attack."""
+        if self.white_box:
+            return
+        left = self.desc.remaining_budget
+        if left >= 0 and needed > left:
+            raise FailedPrecondition(
+                f"threat_model.access.query_budget: attack '{attack}' needs {needed} queries, "
+                f"{left} left"
+            )
 
     def query(self, x: np.ndarray, phase: str = "querying") -> PredictOutput:
         """Query in chunks so progress and cancellation are reported between batches."""
@@ -141,14 +158,3 @@ class TargetOracle:
             records=len(x),
         )
 
-
-def ensure_budget(oracle: TargetOracle, needed: int, attack: str) -> None:
-    """Fail before any work when the query budget cannot cover the attack."""
-    if oracle.white_box:
-        return
-    left = oracle._ctx.target.describe().remaining_budget
-    if left >= 0 and needed > left:
-        raise FailedPrecondition(
-            f"threat_model.access.query_budget: attack '{attack}' needs {needed} queries, "
-            f"{left} left"
-        )
