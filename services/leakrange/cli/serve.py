@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from typing import Annotated
+from typing import Annotated, NoReturn
 
 import typer
 
@@ -23,7 +23,7 @@ from leakrange.cli.options import (
 )
 from leakrange.common.errors import RangeError
 from leakrange.common.logging_setup import configure_logging
-from leakrange.common.server import EXIT_ERROR, EXIT_USAGE
+from leakrange.common.server import EXIT_ERROR, EXIT_USAGE, RangeServer
 
 serve_app = typer.Typer(help="Run a range service.", no_args_is_help=True)
 log = logging.getLogger(__name__)
@@ -62,22 +62,26 @@ def serve_target(
         options = server_options(host, port, metrics_port, token, client_tokens,
                                  max_message_bytes, grace_seconds)
     except RangeError as err:
-        typer.echo(f"error: {err}", err=True)
-        raise typer.Exit(EXIT_USAGE) from None
+        _fail(err, EXIT_USAGE)
     try:
         server = build_target_server(
             open_store(store), TargetSettings(model, policy, max_batch), options
         ).start()
     except RangeError as err:
-        typer.echo(f"error: {err}", err=True)
-        raise typer.Exit(EXIT_ERROR) from None
-    _announce(server.port, server.metrics_port)
+        _fail(err, EXIT_ERROR)
+    _serve_until_signalled(server)
+
+
+def _serve_until_signalled(server: RangeServer) -> NoReturn:
+    """Print one machine-readable line on stdout (so a parent process learns the bound ports),
+    then serve until SIGTERM/SIGINT and exit with the drain's exit code."""
+    typer.echo(f"LEAKRANGE_READY port={server.port} metrics_port={server.metrics_port or 0}")
     raise typer.Exit(server.serve_forever())
 
 
-def _announce(port: int, metrics_port: int | None) -> None:
-    """One machine-readable line on stdout so a parent process can learn the bound ports."""
-    typer.echo(f"LEAKRANGE_READY port={port} metrics_port={metrics_port or 0}", nl=True)
+def _fail(err: RangeError, code: int) -> NoReturn:
+    typer.echo(f"error: {err}", err=True)
+    raise typer.Exit(code) from None
 
 
 @serve_app.command("attack")
@@ -103,10 +107,8 @@ def serve_attack(
                                  max_message_bytes, grace_seconds)
         server = build_attack_server(open_store(store), family, options).start()
     except RangeError as err:
-        typer.echo(f"error: {err}", err=True)
-        raise typer.Exit(EXIT_USAGE) from None
-    _announce(server.port, server.metrics_port)
-    raise typer.Exit(server.serve_forever())
+        _fail(err, EXIT_USAGE)
+    _serve_until_signalled(server)
 
 
 @serve_app.command("orchestrator")
@@ -176,7 +178,5 @@ def serve_orchestrator(
         server, _orchestrator = build_orchestrator_server(settings, options)
         server.start()
     except RangeError as err:
-        typer.echo(f"error: {err}", err=True)
-        raise typer.Exit(EXIT_ERROR) from None
-    _announce(server.port, server.metrics_port)
-    raise typer.Exit(server.serve_forever())
+        _fail(err, EXIT_ERROR)
+    _serve_until_signalled(server)
