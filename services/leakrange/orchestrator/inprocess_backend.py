@@ -35,9 +35,7 @@ class InProcessBackend(RangeBackend):
         from leakrange.target.policy import AccessPolicy
         from leakrange.target.service import TargetSettings, build_target_server
 
-        access = target.access
-        policy = AccessPolicy(access.output, access.top_k, access.rounding, access.query_budget,
-                              access.white_box)
+        policy = AccessPolicy.from_access(target.access)
         attack_token = secrets.token_urlsafe(24)
         servers: list[RangeServer] = []
         with self._lock:

@@ -40,6 +40,11 @@ class AccessPolicy:
             raise InvalidArgument("query_budget", "must be >= 0")
         return cls(kind, top_k, rounding, query_budget, white_box)  # type: ignore[arg-type]
 
+    @classmethod
+    def from_access(cls, access: Access) -> AccessPolicy:
+        return cls(access.output, access.top_k, access.rounding, access.query_budget,
+                   access.white_box)
+
     def to_access(self) -> Access:
         return Access(
             white_box=self.white_box, output=self.output, top_k=self.top_k,
