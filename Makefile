@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 PYTEST_ARGS ?=
 
-.PHONY: setup test lint typecheck protos check-protos bench demo images clean
+.PHONY: setup test lint typecheck protos check-protos catalogue check-catalogue bench demo images clean
 
 setup: $(STAMP)
 
@@ -22,7 +22,7 @@ $(STAMP): pyproject.toml requirements/lock.txt requirements/no-deps.txt tools/in
 	$(PY) tools/install_helm.py --dest $(VENV)/bin
 	touch $(STAMP)
 
-test: setup check-protos lint typecheck
+test: setup check-protos check-catalogue lint typecheck
 	$(PY) -m pytest -q $(PYTEST_ARGS)
 
 lint: setup
@@ -36,6 +36,13 @@ protos: setup
 
 check-protos: setup
 	$(PY) tools/codegen.py --check
+
+# The attack catalogue the orchestrator validates specs against (generated from the registries).
+catalogue: setup
+	$(PY) tools/catalogue.py
+
+check-catalogue: setup
+	$(PY) tools/catalogue.py --check
 
 bench: setup
 	$(PY) tools/bench/target_throughput.py

@@ -14,13 +14,13 @@ from leakrange.common.errors import FailedPrecondition
 from leakrange.datasets import load_dataset
 from leakrange.orchestrator.adversary_view import adversary_data
 from leakrange.orchestrator.ground_truth import adversary_rows, build_audit, prepare_target
-from leakrange.orchestrator.inprocess_backend import InProcessBackend
 from leakrange.orchestrator.manager import Orchestrator
 from leakrange.orchestrator.records import ExerciseState
 from leakrange.orchestrator.runner import RunnerSettings
 from leakrange.orchestrator.spec_loading import load_spec
 from leakrange.v1 import attack_pb2
 from tests.e2e.range_helpers import RecordingBackend, small_spec
+from tests.fixtures.inprocess_backend import InProcessBackend
 
 FAST = RunnerSettings(report_bootstrap=10, headline_bootstrap=10, check_interval=0.2)
 

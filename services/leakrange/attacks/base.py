@@ -15,6 +15,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from leakrange.attacks.context import RunContext
+from leakrange.common.attack_info import MEMBERSHIP, AttackInfo
 from leakrange.common.errors import FailedPrecondition, InvalidArgument
 from leakrange.common.threat_model import OutputKind, ThreatModel
 
@@ -48,10 +49,22 @@ class Attack(ABC):
     supported_outputs: ClassVar[tuple[OutputKind, ...]] = ("logits", "probabilities")
     requires_white_box: ClassVar[bool] = False
     uses_reference_models: ClassVar[bool] = False
+    # What ``run`` returns; the range scores it with the scorer registered for this kind.
+    result_kind: ClassVar[str] = MEMBERSHIP
 
     @classmethod
     def params_schema(cls) -> dict[str, Any]:
         return cls.Params.model_json_schema()
+
+    @classmethod
+    def describe(cls) -> AttackInfo:
+        """What ``ListAttacks`` publishes and the attack catalogue holds."""
+        return AttackInfo(
+            name=cls.name, family=cls.family, summary=cls.summary, paper=cls.paper,
+            supported_outputs=cls.supported_outputs, requires_white_box=cls.requires_white_box,
+            uses_reference_models=cls.uses_reference_models, result_kind=cls.result_kind,
+            params_schema=cls.params_schema(),
+        )
 
     @classmethod
     def parse_params(cls, params: dict[str, Any] | str | None) -> AttackParams:
@@ -77,17 +90,9 @@ class Attack(ABC):
     @classmethod
     def check_threat_model(cls, threat: ThreatModel) -> None:
         """Refuse a threat model this attack cannot run under (FAILED_PRECONDITION)."""
-        access = threat.access
-        if cls.requires_white_box and not access.white_box:
-            raise FailedPrecondition(
-                f"threat_model.access: attack '{cls.name}' needs white-box access"
-            )
-        if not access.white_box and access.output not in cls.supported_outputs:
-            allowed = ", ".join(cls.supported_outputs)
-            raise FailedPrecondition(
-                f"threat_model.access.output: attack '{cls.name}' cannot run on "
-                f"'{access.output}' outputs (needs one of: {allowed})"
-            )
+        refusal = cls.describe().refusal(threat)
+        if refusal is not None:
+            raise FailedPrecondition(refusal)
 
     @abstractmethod
     def run(self, ctx: RunContext, params: AttackParams) -> AttackOutput:

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from leakrange.attacks.base import Attack, AttackParams
-from leakrange.common.errors import InvalidArgument, NotFound
+from leakrange.common.errors import InvalidArgument, MissingDependency, NotFound
 
 
 class AttackRegistry:
@@ -32,8 +32,11 @@ class AttackRegistry:
 
 def _family_attacks(family: str) -> tuple[type[Attack], ...]:
     if family == "mia":
-        from leakrange.attacks.mia import MIA_ATTACKS
-
+        try:
+            from leakrange.attacks.mia import MIA_ATTACKS
+        except ImportError as err:
+            raise MissingDependency(f"attack family 'mia' needs its extra ({err.name}): "
+                                    "pip install 'leakpro-range[mia]'") from None
         return MIA_ATTACKS
     raise InvalidArgument("family", f"unknown attack family (available: {', '.join(families())})")
 

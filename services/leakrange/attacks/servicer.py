@@ -16,6 +16,7 @@ from leakrange.artifacts import MEDIA_JSON, ArtifactStore
 from leakrange.attacks.base import Attack, AttackOutput
 from leakrange.attacks.context import RunContext
 from leakrange.attacks.registry import AttackRegistry
+from leakrange.common.attack_info import FAMILY_CODES
 from leakrange.common.errors import (
     AlreadyExists,
     Cancelled,
@@ -24,18 +25,12 @@ from leakrange.common.errors import (
     RangeError,
 )
 from leakrange.common.tensors import from_proto, require_finite, to_proto
-from leakrange.common.threat_model import ThreatModel, output_kind_to_proto
+from leakrange.common.threat_model import ThreatModel
 from leakrange.target.client import TargetClient
 from leakrange.v1 import attack_pb2, attack_pb2_grpc, common_pb2
 
 log = logging.getLogger(__name__)
 
-FAMILY_CODES = {
-    "mia": attack_pb2.FAMILY_MIA,
-    "inversion": attack_pb2.FAMILY_INVERSION,
-    "federated": attack_pb2.FAMILY_FEDERATED,
-    "synthetic": attack_pb2.FAMILY_SYNTHETIC,
-}
 MAX_AUDIT_RECORDS = 1_000_000
 _DONE = object()
 
@@ -60,7 +55,8 @@ class AttackServicer(attack_pb2_grpc.AttackServicer):
 
     # -- ListAttacks ---------------------------------------------------------------------------
     def ListAttacks(self, request, context) -> attack_pb2.ListAttacksResponse:
-        return attack_pb2.ListAttacksResponse(attacks=[_info(a) for a in self._registry])
+        infos = [a.describe().to_proto() for a in self._registry]
+        return attack_pb2.ListAttacksResponse(attacks=infos)
 
     # -- Cancel --------------------------------------------------------------------------------
     def Cancel(self, request, context) -> attack_pb2.CancelRunResponse:
@@ -207,13 +203,3 @@ def _bundle(
     return x, y.astype(np.int64)
 
 
-def _info(attack: type[Attack]) -> attack_pb2.AttackInfo:
-
-    return attack_pb2.AttackInfo(
-        name=attack.name, family=FAMILY_CODES[attack.family], summary=attack.summary,
-        paper=attack.paper,
-        supported_outputs=[output_kind_to_proto(k) for k in attack.supported_outputs],
-        requires_white_box=attack.requires_white_box,
-        uses_reference_models=attack.uses_reference_models,
-        params_schema_json=json.dumps(attack.params_schema()),
-    )

@@ -1,10 +1,11 @@
 """``ExerciseRunner``: runs one exercise from a queued record to a final state.
 
-Steps: train or load the target (ground truth stays here) -> draw the audit set and the
-adversary's data -> deploy the target and the attack services through the backend -> run each
-adversary's attacks over gRPC (a watchdog polls the backend for dead services) -> score every
-returned score vector against the audit labels -> build and store the report -> tear down.
-Attacks that already succeeded (a resumed exercise) are not run again.
+Steps: the target kind prepares the target (ground truth stays here) and the adversary view ->
+deploy the target and the attack services through the backend -> run each adversary's attacks
+over gRPC (a watchdog polls the backend for dead services) -> the scorer of each attack's result
+kind (from the attack catalogue) checks and scores what came back against the ground truth ->
+build and store the report -> tear down. Attacks that already succeeded (a resumed exercise) are
+not run again. The runner never branches on target kind, family or result kind.
 """
 
 from __future__ import annotations
@@ -19,51 +20,39 @@ from datetime import UTC, datetime
 import grpc
 
 from leakrange.artifacts import MEDIA_JSON, ArtifactStore
+from leakrange.catalogue import AttackCatalogue, load_catalogue
 from leakrange.common.client import open_channel
 from leakrange.common.errors import RangeError, from_rpc_error
-from leakrange.common.tensors import from_proto
-from leakrange.orchestrator.adversary_view import adversary_data, attack_seed, run_request
-from leakrange.orchestrator.backend import Deployment, RangeBackend, TargetDeploySpec
+from leakrange.orchestrator.adversary_view import attack_seed, run_request
+from leakrange.orchestrator.backend import Deployment, RangeBackend
 from leakrange.orchestrator.control import ExerciseControl
+from leakrange.orchestrator.dataset_cache import DatasetCache
 from leakrange.orchestrator.events import Event, EventHub, Progress
-from leakrange.orchestrator.ground_truth import (
-    AuditSet,
-    DatasetCache,
-    PreparedTarget,
-    adversary_rows,
-    build_audit,
-    prepare_target,
-)
 from leakrange.orchestrator.records import (
     AttackRecord,
     ExerciseRecord,
     ExerciseState,
     MetricValue,
 )
-from leakrange.orchestrator.scoring import (
-    check_scores,
-    headline_metrics,
-    load_scores,
-    store_scores,
-)
+from leakrange.orchestrator.runner_settings import RunnerSettings
 from leakrange.orchestrator.spec import AdversarySpec, AttackSpec, ExerciseSpec
 from leakrange.orchestrator.spec_loading import parse_spec
 from leakrange.orchestrator.state import ExerciseDB
+from leakrange.orchestrator.target_kinds import (
+    AdversaryView,
+    PrepareContext,
+    PreparedTarget,
+    resolve,
+)
 from leakrange.orchestrator.telemetry import OrchestratorMetrics
+from leakrange.scoring import AttackOutcome, scorer_for
 from leakrange.v1 import attack_pb2, attack_pb2_grpc
 
 log = logging.getLogger(__name__)
 
 INTERNAL_FAILURE = "internal error (details are in the orchestrator log)"
 
-
-@dataclass(frozen=True)
-class RunnerSettings:
-    # Bootstrap resamples for the report's confidence intervals and for the headline numbers.
-    report_bootstrap: int = 200
-    headline_bootstrap: int = 100
-    # How often the backend is asked whether a service died.
-    check_interval: float = 1.0
+__all__ = ["INTERNAL_FAILURE", "ExerciseRunner", "RunnerSettings"]
 
 
 @dataclass
@@ -75,8 +64,7 @@ class _Context:
     control: ExerciseControl
     deployment: Deployment
     tokens: dict[str, str]
-    data: attack_pb2.AdversaryData
-    audit: AuditSet
+    view: AdversaryView
     attempt: int
     target: PreparedTarget
 
@@ -85,7 +73,9 @@ class ExerciseRunner:
     def __init__(
         self, store: ArtifactStore, backend: RangeBackend, db: ExerciseDB, hub: EventHub,
         metrics: OrchestratorMetrics, settings: RunnerSettings | None = None,
+        catalogue: AttackCatalogue | None = None,
     ) -> None:
+        self._catalogue = catalogue or load_catalogue()
         self._store = store
         self._backend = backend
         self._db = db
@@ -149,31 +139,26 @@ class ExerciseRunner:
         watchdog_stop: threading.Event,
     ) -> _Context:
         eid = record.id
-        self._progress(eid, "target_training", 0, 1, "preparing the target model")
-        target = prepare_target(
-            self._store, spec.target,
+        self._progress(eid, "target_training", 0, 1, "preparing the target")
+        kind, part = resolve(spec.target)
+        target = kind.prepare(part, PrepareContext(
+            self._store, self._datasets,
             progress=lambda done, total: self._progress(eid, "target_training", done, total),
             should_stop=control.stopped,
-        )
-        self._progress(eid, "target_training", 1, 1, "target model ready")
+        ))
+        self._progress(eid, "target_training", 1, 1, "target ready")
         control.raise_if_stopped()
-        data = self._datasets.get(target.dataset)
-        audit = build_audit(target.split, spec.audit.records_per_side, spec.seed)
-        population = adversary_rows(target.split, spec.threat_model.knowledge, spec.seed)
-        view = adversary_data(data, audit.rows, population, target.spec, target.recipe,
-                              spec.threat_model)
+        view = target.adversary_view(spec, self._datasets)
         tokens = {name: secrets.token_urlsafe(24) for name in spec.adversary_names()}
         self._progress(eid, "deploying", 0, 1, f"starting services ({self._backend.name})")
         deployment = self._backend.deploy(
-            eid, TargetDeploySpec(target.model_ref.uri, spec.threat_model.access),
-            spec.families(), tokens,
+            eid, target.deploy_spec(spec.threat_model.access), spec.families(), tokens,
         )
         self._progress(eid, "deploying", 1, 1, "services ready")
         threading.Thread(target=self._watch_backend, args=(deployment, control, watchdog_stop),
                          name=f"watchdog-{eid}", daemon=True).start()
         control.raise_if_stopped()
-        return _Context(eid, spec, control, deployment, tokens, view, audit, record.attempts,
-                        target)
+        return _Context(eid, spec, control, deployment, tokens, view, record.attempts, target)
 
     def _watch_backend(self, deployment: Deployment, control: ExerciseControl,
                        stop: threading.Event) -> None:
@@ -215,7 +200,7 @@ class ExerciseRunner:
             run_id=f"{ctx.exercise_id}-{name}-{attack.name}-{ctx.attempt}",
             attack=attack, threat_model=ctx.spec.threat_model,
             target_address=ctx.deployment.target_address, target_token=ctx.tokens[name],
-            data=ctx.data, seed=attack_seed(ctx.spec.seed, i, j),
+            data=ctx.view.data, seed=attack_seed(ctx.spec.seed, i, j),
         )
         started = time.monotonic()
         self._progress(ctx.exercise_id, "attack", 0, 1, "started", name, attack.name)
@@ -248,18 +233,22 @@ class ExerciseRunner:
         self._progress(ctx.exercise_id, "attack", 1, 1, "finished", name, attack.name)
         if result is None:
             return self._failed(adversary, name, attack, "the attack returned no result")
+        self._progress(ctx.exercise_id, "scoring", 0, 1, "", name, attack.name)
         try:
-            scores = check_scores(from_proto(result.scores, "result.scores"), len(ctx.audit))
+            kind = self._catalogue.get(adversary.family, attack.name).result_kind
+            accepted = scorer_for(kind).accept(
+                result, ctx.view.truth_for(kind), self._store,
+                n_bootstrap=self._settings.headline_bootstrap, seed=ctx.spec.seed,
+            )
         except RangeError as err:
             return self._failed(adversary, name, attack, str(err))
-        self._progress(ctx.exercise_id, "scoring", 0, 1, "", name, attack.name)
-        metrics = headline_metrics(scores, ctx.audit.is_member,
-                                   self._settings.headline_bootstrap, ctx.spec.seed)
+        metrics = tuple(MetricValue(key, e.value, e.ci_low, e.ci_high)
+                        for key, e in accepted.headline)
         facts = (*(MetricValue(m.name, m.value) for m in result.metrics),
                  MetricValue("seconds", seconds))
         return AttackRecord(
             adversary=name, family=adversary.family, attack=attack.name, status="succeeded",
-            metrics=metrics, scores=store_scores(self._store, scores), facts=facts,
+            metrics=metrics, scores=accepted.artifact, facts=facts,
         )
 
     def _dead_service(self, deployment: Deployment, err: grpc.RpcError) -> str | None:
@@ -283,7 +272,7 @@ class ExerciseRunner:
     # ------------------------------------------------------------------ report
 
     def _report(self, record: ExerciseRecord, ctx: _Context) -> ExerciseRecord:
-        from leakrange.report import AttackOutcome, TargetInfo, build_report, write_report
+        from leakrange.report import build_report, write_report
         from leakrange.report.publish import report_json
 
         eid = record.id
@@ -299,29 +288,25 @@ class ExerciseRunner:
                 label = attack.name if families.count(adversary.family) == 1 \
                     else f"{attack.name} ({names[i]})"
                 facts = {f.name: f.value for f in done.facts} if done else {}
+                kind = self._catalogue.get(adversary.family, attack.name).result_kind
+                evidence = scorer_for(kind).evidence(
+                    self._store, done.scores, ctx.view.truth_for(kind),
+                ) if done and done.scores else {}
                 outcomes.append(AttackOutcome(
-                    family=adversary.family, attack=label,
-                    scores=load_scores(self._store, done.scores)
-                    if done and done.scores else None,
-                    is_member=ctx.audit.is_member, params=dict(attack.params),
+                    family=adversary.family, attack=label, result_kind=kind,
+                    params=dict(attack.params),
                     seconds=float(facts.get("seconds", 0.0)),
                     queries_used=int(facts.get("queries", 0)),
                     reference_models=int(facts.get("reference_models", 0)),
                     error=None if done and done.status == "succeeded"
                     else (done.message if done else "not run"),
+                    **evidence,
                 ))
-        target = ctx.target
         report = build_report(
             exercise_id=eid, name=ctx.spec.name,
             created=datetime.fromtimestamp(record.created_at, UTC),
             finished=datetime.now(UTC), threat_model=ctx.spec.threat_model,
-            target=TargetInfo(
-                model_kind=target.spec.kind, dataset=target.dataset,
-                n_members=int(ctx.audit.is_member.sum()),
-                n_nonmembers=int((~ctx.audit.is_member).sum()),
-                train_size=len(target.split.members),
-                train_accuracy=target.train_accuracy, test_accuracy=target.test_accuracy,
-            ),
+            target=ctx.target.report_info(ctx.view),
             outcomes=outcomes, n_bootstrap=self._settings.report_bootstrap, seed=ctx.spec.seed,
         )
         if ctx.spec.report.html:

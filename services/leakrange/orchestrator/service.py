@@ -1,12 +1,7 @@
 """Builds the Orchestrator server and its range backend from settings
-(used by ``leakrange serve orchestrator``)."""
+(used by ``leakrange serve orchestrator``). The settings live in ``settings.py``."""
 
 from __future__ import annotations
-
-import os
-from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Literal
 
 from prometheus_client import CollectorRegistry
 
@@ -16,37 +11,12 @@ from leakrange.common.server import RangeServer, ServerOptions, ServiceBinding, 
 from leakrange.orchestrator.backend import RangeBackend
 from leakrange.orchestrator.local import LocalBackend
 from leakrange.orchestrator.manager import Orchestrator
-from leakrange.orchestrator.runner import RunnerSettings
 from leakrange.orchestrator.servicer import OrchestratorServicer
+from leakrange.orchestrator.settings import BackendName, OrchestratorSettings
 from leakrange.v1 import orchestrator_pb2, orchestrator_pb2_grpc
 
-BackendName = Literal["local", "kubernetes"]
-
-
-@dataclass
-class OrchestratorSettings:
-    store: str  # artifact store URL (a folder path or s3://...), shared with the services
-    data_dir: Path
-    backend: BackendName = "local"
-    concurrency: int = 2
-    runner: RunnerSettings = field(default_factory=RunnerSettings)
-    child_log_level: str = "WARNING"
-    ready_timeout: float = 120.0
-    # kubernetes backend: where exercise releases go, the leakrange-exercise chart, the control
-    # plane's defaults for every exercise release (helm -f), and the helm binary.
-    namespace: str = "default"
-    exercise_chart: Path | None = None
-    exercise_values: Path | None = field(default_factory=lambda: _path_from_env(
-        "LEAKRANGE_EXERCISE_VALUES"))
-    helm_bin: str = "helm"
-    # Placement of exercise pods (GPUs per family, node selectors ...), see placement_config.py.
-    exercise_pods: Path | None = None
-
-
-def _path_from_env(name: str) -> Path | None:
-    value = os.environ.get(name)
-    return Path(value) if value else None
-
+__all__ = ["BackendName", "OrchestratorSettings", "build_backend", "build_orchestrator",
+           "build_orchestrator_server"]
 
 def build_backend(settings: OrchestratorSettings) -> RangeBackend:
     if settings.backend == "local":

@@ -21,10 +21,13 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, create_model, model_validator
 
 from leakrange.common.threat_model import ThreatModel
-from leakrange.models.recipe import TrainRecipe
+from leakrange.orchestrator.target_kinds import TARGET_KINDS, TrainTarget, kind_names
+
+__all__ = ["FAMILIES", "AdversarySpec", "AttackSpec", "AuditSpec", "ExerciseSpec", "Family",
+           "ReportSpec", "TargetSpec", "TrainTarget"]
 
 Family = Literal["mia", "inversion", "federated", "synthetic"]
 FAMILIES: tuple[str, ...] = ("mia", "inversion", "federated", "synthetic")
@@ -32,47 +35,29 @@ FAMILIES: tuple[str, ...] = ("mia", "inversion", "federated", "synthetic")
 _NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
 
 
-class TrainTarget(BaseModel):
-    """Train the target inside the range: the range keeps the split (ground truth)."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    dataset: str = Field(min_length=1, max_length=64)
-    members: int = Field(ge=1, le=10_000_000)
-    nonmembers: int | None = Field(default=None, ge=1, le=10_000_000)
-    population: int | None = Field(
-        default=None, ge=2, description="Sample this many records of the data set first."
-    )
-    split_seed: int = Field(default=0, ge=0, lt=2**63)
-    model: Any = Field(default="mlp", description="Zoo name or a model spec (mapping).")
-    recipe: TrainRecipe = TrainRecipe()
-
-    @field_validator("model")
-    @classmethod
-    def _name_or_mapping(cls, value: Any) -> str | dict[str, Any]:
-        if isinstance(value, str) and value.strip():
-            return value.strip()
-        if isinstance(value, dict):
-            return value
-        raise ValueError("must be a zoo name or a mapping")
+def _exactly_one_kind(target: BaseModel) -> BaseModel:
+    given = [k.name for k in TARGET_KINDS if getattr(target, k.name) is not None]
+    if len(given) != 1:
+        raise ValueError(f"give exactly one of {kind_names()}")
+    return target
 
 
-class TargetSpec(BaseModel):
-    """Exactly one of ``model`` (an artifact already in the store) or ``train``."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    model: str | None = Field(
-        default=None, min_length=1, max_length=512,
-        description="sha256:<hex> or a published name; its split must be in the store.",
-    )
-    train: TrainTarget | None = None
-
-    @model_validator(mode="after")
-    def _exactly_one(self) -> TargetSpec:
-        if (self.model is None) == (self.train is None):
-            raise ValueError("give exactly one of model or train")
-        return self
+# One optional field per registered target kind (``target_kinds.TARGET_KINDS``), each typed by
+# the kind's own spec model; exactly one must be given.
+_KIND_FIELDS: dict[str, Any] = {
+    k.name: (k.spec_type | None, Field(default=None, description=k.summary))
+    for k in TARGET_KINDS
+}
+_KIND_VALIDATORS: dict[str, Any] = {
+    "_exactly_one": model_validator(mode="after")(_exactly_one_kind),
+}
+TargetSpec: type[BaseModel] = create_model(
+    "TargetSpec",
+    __config__=ConfigDict(extra="forbid", frozen=True),
+    __doc__="Exactly one target kind: " + ", ".join(k.name for k in TARGET_KINDS) + ".",
+    __validators__=_KIND_VALIDATORS,
+    **_KIND_FIELDS,
+)
 
 
 class AttackSpec(BaseModel):
@@ -121,7 +106,7 @@ class ExerciseSpec(BaseModel):
 
     name: str = Field(pattern=_NAME_PATTERN)
     seed: int = Field(default=0, ge=0, lt=2**63)
-    target: TargetSpec
+    target: TargetSpec  # type: ignore[valid-type]
     threat_model: ThreatModel = ThreatModel()
     adversaries: list[AdversarySpec] = Field(min_length=1, max_length=16)
     audit: AuditSpec = AuditSpec()

@@ -1,9 +1,10 @@
 """YAML -> ``ExerciseSpec``, with every problem reported under its YAML path.
 
 Paths look like ``adversaries[0].attacks[1].params.reference_models``. Structural problems come
-from the pydantic models in ``spec``; the checks here add what needs the registries: known data
-sets and zoo models, known attacks, their parameters, and whether each attack can run under the
-exercise's threat model.
+from the pydantic models in ``spec``; the checks here add what needs the registries: the target
+kind's own checks (data sets, zoo models ...), and, from the attack catalogue, known attacks,
+their parameters (JSON Schema), whether each attack can run under the exercise's threat model
+and whether the target has ground truth for what the attack returns.
 """
 
 from __future__ import annotations
@@ -15,8 +16,10 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
+from leakrange.catalogue import AttackCatalogue, load_catalogue, schema_problems
 from leakrange.common.errors import InvalidArgument, RangeError
 from leakrange.orchestrator.spec import ExerciseSpec
+from leakrange.orchestrator.target_kinds import TargetKind, resolve
 
 MAX_SPEC_BYTES = 256 * 1024
 
@@ -98,11 +101,14 @@ def parse_spec(text: str | bytes) -> ExerciseSpec:
         raise SpecError(problems) from None
 
 
-def check_spec(spec: ExerciseSpec) -> None:
-    """Checks that need the registries (data sets, model zoo, attacks). Raises ``SpecError``."""
+def check_spec(spec: ExerciseSpec, catalogue: AttackCatalogue | None = None) -> None:
+    """Checks that need the registries (data sets, model zoo, the attack catalogue).
+    Raises ``SpecError``. No attack code is imported: attacks are checked against the
+    catalogue their services publish."""
     problems: list[tuple[str, str]] = []
-    problems += _check_target(spec)
-    problems += _check_attacks(spec)
+    kind, part = resolve(spec.target)
+    problems += kind.check(part, spec)
+    problems += _check_attacks(spec, catalogue or load_catalogue(), kind)
     if problems:
         raise SpecError(problems)
 
@@ -123,72 +129,36 @@ def load_spec_file(path: str | Path) -> ExerciseSpec:
     return load_spec(source.read_bytes())
 
 
-def _check_target(spec: ExerciseSpec) -> list[tuple[str, str]]:
-    from leakrange.datasets import dataset_entry
-    from leakrange.models.zoo import ZOO
-
-    train = spec.target.train
-    if train is None:
-        return []
-    problems: list[tuple[str, str]] = []
-    try:
-        entry = dataset_entry(train.dataset)
-    except RangeError as err:
-        problems.append(("target.train.dataset", str(err)))
-    else:
-        pool = train.population or entry.rows
-        if train.population is not None and train.population > entry.rows:
-            problems.append(("target.train.population", f"must be <= {entry.rows}"))
-        elif train.members + (train.nonmembers or train.members) > pool:
-            problems.append(("target.train.members",
-                             f"members + nonmembers must be <= {pool} records"))
-    knowledge = spec.threat_model.knowledge
-    proxy = knowledge.proxy_model or ""
-    if not knowledge.architecture_known and proxy not in ZOO and not proxy.startswith("{"):
-        problems.append(("threat_model.knowledge.proxy_model",
-                         f"must be a zoo name or a JSON model spec; zoo: {', '.join(sorted(ZOO))}"))
-    if isinstance(train.model, str) and train.model not in ZOO:
-        problems.append(("target.train.model", f"unknown model; zoo: {', '.join(sorted(ZOO))}"))
-    if (
-        spec.audit.records_per_side is not None
-        and spec.audit.records_per_side > min(train.members, train.nonmembers or train.members)
-    ):
-        problems.append(("audit.records_per_side", "must be <= members and <= nonmembers"))
-    return problems
-
-
 def where_loc(adversary: int, attack: int) -> list[str | int]:
     return ["adversaries", adversary, "attacks", attack]
 
 
-def _check_attacks(spec: ExerciseSpec) -> list[tuple[str, str]]:
-    from leakrange.attacks.registry import families, get_registry
-
+def _check_attacks(
+    spec: ExerciseSpec, catalogue: AttackCatalogue, kind: type[TargetKind]
+) -> list[tuple[str, str]]:
     problems: list[tuple[str, str]] = []
-    served = families()
+    served = catalogue.families()
     for i, adversary in enumerate(spec.adversaries):
         if adversary.family not in served:
             problems.append((f"adversaries[{i}].family",
                              f"no attack service for this family (available: {', '.join(served)})"))
             continue
-        registry = get_registry(adversary.family)
         for j, attack in enumerate(adversary.attacks):
             where = f"adversaries[{i}].attacks[{j}]"
             try:
-                cls = registry.get(attack.name)
+                info = catalogue.get(adversary.family, attack.name)
             except RangeError:
-                problems.append((f"{where}.name",
-                                 f"unknown attack (available: {', '.join(registry.names())})"))
+                available = ", ".join(catalogue.names(adversary.family))
+                problems.append((f"{where}.name", f"unknown attack (available: {available})"))
                 continue
-            try:
-                cls.Params.model_validate(attack.params)
-            except ValidationError as err:
-                problems += [
-                    (format_path([*where_loc(i, j), "params", *e["loc"]]), _problem(e))
-                    for e in err.errors(include_url=False)
-                ]
-            try:
-                cls.check_threat_model(spec.threat_model)
-            except RangeError as err:
-                problems.append((where, str(err)))
+            problems += [
+                (format_path([*where_loc(i, j), "params", *path]), problem)
+                for path, problem in schema_problems(info.params_schema, attack.params)
+            ]
+            refusal = info.refusal(spec.threat_model)
+            if refusal is not None:
+                problems.append((where, refusal))
+            if info.result_kind not in kind.result_kinds:
+                problems.append((where, f"attack '{info.name}' returns {info.result_kind} "
+                                        f"results, which a '{kind.name}' target cannot score"))
     return problems

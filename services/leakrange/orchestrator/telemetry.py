@@ -27,22 +27,26 @@ class _StateGauge(Collector):
         yield family
 
 
+NAMESPACE = "leakrange"
+
+
 class OrchestratorMetrics:
     def __init__(
         self, registry: CollectorRegistry,
         counts: Callable[[], Mapping[ExerciseState, int]],
     ) -> None:
         registry.register(_StateGauge(counts))
+        # Every metric name is prefixed by the ``leakrange`` namespace (leakrange_..._total).
         self.durations = Histogram(
-            "leakrange_exercise_duration_seconds", "Run time of exercises by outcome",
-            ["outcome"], registry=registry,
+            "exercise_duration_seconds", "Run time of exercises by outcome",
+            ["outcome"], registry=registry, namespace=NAMESPACE,
             buckets=(1, 5, 15, 30, 60, 120, 300, 600, 1800, 3600, 14400),
         )
         self.attack_failures = Counter(
-            "leakrange_attack_failures_total", "Attacks that failed, by family",
-            ["family"], registry=registry,
+            "attack_failures_total", "Attacks that failed, by family",
+            ["family"], registry=registry, namespace=NAMESPACE,
         )
         self.attacks = Counter(
-            "leakrange_attacks_total", "Attacks run, by family and outcome",
-            ["family", "outcome"], registry=registry,
+            "attacks_total", "Attacks run, by family and outcome",
+            ["family", "outcome"], registry=registry, namespace=NAMESPACE,
         )

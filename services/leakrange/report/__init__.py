@@ -1,4 +1,4 @@
-"""Exercise reports: the JSON schema, building from scores, HTML rendering, storing."""
+"""Exercise reports: the JSON schema, building from scored attacks, HTML rendering, storing."""
 
 from leakrange.report.builder import AttackOutcome, attacker_phrase, build_report
 from leakrange.report.html import render_html

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Any
+
 from jinja2 import Environment, PackageLoader, StrictUndefined
 
 import leakrange
 from leakrange.metrics.estimate import Estimate
-from leakrange.report.plots import histogram_plot, roc_plot
-from leakrange.report.schema import Report
+from leakrange.report.schema import AttackReport, Report
+from leakrange.scoring import scorer_for
 
 TEMPLATE = "report.html.j2"
 RISK_COLOURS = {
@@ -19,18 +22,48 @@ RISK_COLOURS = {
 }
 
 
+@dataclass(frozen=True)
+class RenderedSection:
+    """One result kind's part of the page: its scorer's template, attacks and context."""
+
+    title: str
+    template: str
+    attacks: list[AttackReport]
+    context: dict[str, Any]
+
+
 def render_html(report: Report) -> str:
-    """The report page for a data-protection officer (summary first, details below)."""
+    """The report page for a data-protection officer (summary first, details below).
+
+    Attacks are grouped by result kind, in the order they first appear; each group is drawn by
+    its scorer's section template, and the glossary gathers the sections' entries."""
     env = _environment()
-    confidence = next((a.metrics.confidence for a in report.attacks if a.metrics), 0.95)
+    sections = report_sections(report.attacks)
+    glossary = list(dict.fromkeys(
+        entry for kind in dict.fromkeys(a.result_kind for a in report.attacks)
+        for entry in scorer_for(kind).section.glossary
+    ))
     return env.get_template(TEMPLATE).render(
         r=report,
-        confidence=confidence,
-        roc_uri=roc_plot(report.attacks),
-        histograms=[histogram_plot(a) for a in report.attacks],
+        sections=sections,
+        glossary=glossary,
         risk_colours=RISK_COLOURS,
         version=leakrange.__version__,
     )
+
+
+def report_sections(attacks: list[AttackReport]) -> list[RenderedSection]:
+    by_kind: dict[str, list[AttackReport]] = {}
+    for attack in attacks:
+        by_kind.setdefault(attack.result_kind, []).append(attack)
+    sections = []
+    for kind, members in by_kind.items():
+        scorer = scorer_for(kind)
+        sections.append(RenderedSection(
+            title=scorer.section.title, template=scorer.section.template, attacks=members,
+            context=scorer.section_context(members),
+        ))
+    return sections
 
 
 def _environment() -> Environment:

@@ -1,22 +1,35 @@
 """The exercise report as a pydantic model: the JSON artefact and the input of the HTML page.
 
 Records are referred to only by their index in the audit set; a report never holds feature
-values, labels or any other data of a record.
+values, labels or any other data of a record. Each attack's entry (``AttackReport``) is what its
+result kind's scorer produced (``leakrange.scoring``).
 """
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from leakrange.common.threat_model import Access, Knowledge, ThreatModel
-from leakrange.metrics.mia_metrics import MiaMetrics
+from leakrange.scoring.findings import AttackReport, OverallRisk, ScoreHistogram, VulnerableRecord
+
+__all__ = [
+    "SCHEMA_VERSION",
+    "AttackReport",
+    "ExerciseInfo",
+    "Overall",
+    "OverallRisk",
+    "Report",
+    "ScoreHistogram",
+    "TargetInfo",
+    "ThreatModelSection",
+    "VulnerableRecord",
+]
 
 SchemaVersion = Literal["1.0"]
 SCHEMA_VERSION: SchemaVersion = "1.0"
-OverallRisk = Literal["low", "medium", "high", "critical", "unknown"]
 
 
 class _Frozen(BaseModel):
@@ -56,41 +69,6 @@ class TargetInfo(_Frozen):
     train_size: int | None = Field(default=None, ge=0, description="records the model saw")
     train_accuracy: float | None = None
     test_accuracy: float | None = None
-
-
-class ScoreHistogram(_Frozen):
-    """Counts of member and non-member scores over shared bin edges (len(bins) = counts + 1)."""
-
-    bins: list[float]
-    members: list[int]
-    nonmembers: list[int]
-
-
-class VulnerableRecord(_Frozen):
-    """A member the attack is most confident about: index into the audit set, never its data."""
-
-    record_index: int = Field(ge=0)
-    score: float
-    rank: int = Field(ge=1)
-
-
-class AttackReport(_Frozen):
-    family: str
-    attack: str
-    status: Literal["succeeded", "failed"]
-    message: str = ""
-    params: dict[str, Any] = Field(default_factory=dict)
-    metrics: MiaMetrics | None = None
-    risk_level: OverallRisk = "unknown"
-    seconds: float = Field(default=0.0, ge=0.0)
-    queries_used: int = Field(default=0, ge=0)
-    reference_models: int = Field(default=0, ge=0)
-    score_histogram: ScoreHistogram | None = None
-    most_vulnerable: list[VulnerableRecord] = Field(default_factory=list)
-
-    @property
-    def label(self) -> str:
-        return f"{self.family}/{self.attack}"
 
 
 class Overall(_Frozen):

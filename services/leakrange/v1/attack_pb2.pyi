@@ -22,7 +22,7 @@ FAMILY_FEDERATED: Family
 FAMILY_SYNTHETIC: Family
 
 class AttackInfo(_message.Message):
-    __slots__ = ("name", "family", "summary", "paper", "supported_outputs", "requires_white_box", "uses_reference_models", "params_schema_json")
+    __slots__ = ("name", "family", "summary", "paper", "supported_outputs", "requires_white_box", "uses_reference_models", "params_schema_json", "result_kind")
     NAME_FIELD_NUMBER: _ClassVar[int]
     FAMILY_FIELD_NUMBER: _ClassVar[int]
     SUMMARY_FIELD_NUMBER: _ClassVar[int]
@@ -31,6 +31,7 @@ class AttackInfo(_message.Message):
     REQUIRES_WHITE_BOX_FIELD_NUMBER: _ClassVar[int]
     USES_REFERENCE_MODELS_FIELD_NUMBER: _ClassVar[int]
     PARAMS_SCHEMA_JSON_FIELD_NUMBER: _ClassVar[int]
+    RESULT_KIND_FIELD_NUMBER: _ClassVar[int]
     name: str
     family: Family
     summary: str
@@ -39,7 +40,8 @@ class AttackInfo(_message.Message):
     requires_white_box: bool
     uses_reference_models: bool
     params_schema_json: str
-    def __init__(self, name: _Optional[str] = ..., family: _Optional[_Union[Family, str]] = ..., summary: _Optional[str] = ..., paper: _Optional[str] = ..., supported_outputs: _Optional[_Iterable[_Union[_common_pb2.OutputKind, str]]] = ..., requires_white_box: _Optional[bool] = ..., uses_reference_models: _Optional[bool] = ..., params_schema_json: _Optional[str] = ...) -> None: ...
+    result_kind: str
+    def __init__(self, name: _Optional[str] = ..., family: _Optional[_Union[Family, str]] = ..., summary: _Optional[str] = ..., paper: _Optional[str] = ..., supported_outputs: _Optional[_Iterable[_Union[_common_pb2.OutputKind, str]]] = ..., requires_white_box: _Optional[bool] = ..., uses_reference_models: _Optional[bool] = ..., params_schema_json: _Optional[str] = ..., result_kind: _Optional[str] = ...) -> None: ...
 
 class ListAttacksRequest(_message.Message):
     __slots__ = ()

@@ -17,7 +17,7 @@ separately and their scores averaged (the paper's diagonal-Gaussian variant).
 from __future__ import annotations
 
 import numpy as np
-from pydantic import Field, model_validator
+from pydantic import ConfigDict, Field, model_validator
 from scipy.stats import norm
 
 from leakrange.attacks.base import Attack, AttackOutput, AttackParams
@@ -35,6 +35,13 @@ MIN_STD = 1e-4
 
 
 class LiraParams(ReferenceParams):
+    # The cross-field rule below, in the published JSON Schema too (the orchestrator validates
+    # against the schema): unless ``online`` is false, at least 2 reference models.
+    model_config = ConfigDict(json_schema_extra={
+        "if": {"properties": {"online": {"const": False}}, "required": ["online"]},
+        "else": {"properties": {"reference_models": {"minimum": 2}}},
+    })
+
     reference_models: int = Field(default=16, ge=1, le=1024)
     online: bool = Field(default=True, description="Train IN models on the audit records too.")
     fixed_variance: bool = Field(default=False,

@@ -44,7 +44,7 @@ from leakrange.orchestrator.kubernetes.pod_watch import (
 from leakrange.orchestrator.kubernetes.values import PodPlacement, render_values
 
 if TYPE_CHECKING:
-    from leakrange.orchestrator.service import OrchestratorSettings
+    from leakrange.orchestrator.settings import OrchestratorSettings
 
 log = logging.getLogger(__name__)
 
