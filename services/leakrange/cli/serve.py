@@ -43,6 +43,10 @@ def serve_target(
     ] = 0,
     white_box: Annotated[bool, typer.Option("--white-box", envvar="LEAKRANGE_WHITE_BOX")] = False,
     max_batch: Annotated[int, typer.Option("--max-batch", envvar="LEAKRANGE_MAX_BATCH")] = 4096,
+    exercise_id: Annotated[str | None, typer.Option(
+        "--exercise-id", envvar="LEAKRANGE_EXERCISE_ID",
+        help="Keep query spending in the store under this exercise (survives redeploys).")
+    ] = None,
     host: Host = "127.0.0.1",
     port: Port = 50051,
     metrics_port: MetricsPort = None,
@@ -65,7 +69,7 @@ def serve_target(
         _fail(err, EXIT_USAGE)
     try:
         server = build_target_server(
-            open_store(store), TargetSettings(model, policy, max_batch), options
+            open_store(store), TargetSettings(model, policy, max_batch, exercise_id), options
         ).start()
     except RangeError as err:
         _fail(err, EXIT_ERROR)

@@ -5,15 +5,27 @@ from __future__ import annotations
 import threading
 
 from leakrange.common.errors import ResourceExhausted
+from leakrange.target.budget_ledger import BudgetLedger
 
 
 class QueryBudget:
-    """Thread-safe record counter per principal. ``limit`` 0 means unlimited."""
+    """Thread-safe record counter per principal. ``limit`` 0 means unlimited.
 
-    def __init__(self, limit: int) -> None:
+    With a ``ledger`` the counts start from what the exercise already spent and every change
+    is persisted before it takes effect (see ``budget_ledger``).
+    """
+
+    def __init__(self, limit: int, ledger: BudgetLedger | None = None) -> None:
         self._limit = limit
-        self._used: dict[str, int] = {}
+        self._ledger = ledger
+        self._used: dict[str, int] = ledger.load() if ledger is not None else {}
         self._lock = threading.Lock()
+
+    def _set(self, principal: str, used: int) -> None:
+        """Persist first (a failed write charges nothing), then count. Caller holds the lock."""
+        if self._ledger is not None:
+            self._ledger.save({**self._used, principal: used})
+        self._used[principal] = used
 
     @property
     def limit(self) -> int:
@@ -39,10 +51,10 @@ class QueryBudget:
                 raise ResourceExhausted(
                     f"query budget exhausted: {left} records left, batch has {records}"
                 )
-            self._used[principal] = used + records
+            self._set(principal, used + records)
             return self._limit - used - records if self._limit else -1
 
     def refund(self, principal: str, records: int) -> None:
         """Give back a charge for a batch that failed before it produced outputs."""
         with self._lock:
-            self._used[principal] = max(0, self._used.get(principal, 0) - records)
+            self._set(principal, max(0, self._used.get(principal, 0) - records))

@@ -9,6 +9,7 @@ from prometheus_client import CollectorRegistry
 from leakrange.artifacts import ArtifactStore
 from leakrange.common.server import RangeServer, ServerOptions, ServiceBinding, build_server
 from leakrange.target.budget import QueryBudget
+from leakrange.target.budget_ledger import BudgetLedger
 from leakrange.target.model_host import ModelHost
 from leakrange.target.policy import AccessPolicy
 from leakrange.target.servicer import TargetMetrics, TargetServicer
@@ -20,6 +21,8 @@ class TargetSettings:
     model: str
     policy: AccessPolicy
     max_batch: int = 4096
+    # The exercise the spending belongs to: budgets then survive redeployment (budget_ledger).
+    exercise_id: str | None = None
 
 
 def build_target_server(
@@ -27,7 +30,8 @@ def build_target_server(
 ) -> RangeServer:
     host = ModelHost.from_store(store, settings.model, settings.max_batch)
     # Auth principals double as budget keys: each adversary token has its own budget.
-    budget = QueryBudget(settings.policy.query_budget)
+    ledger = BudgetLedger(store, settings.exercise_id) if settings.exercise_id else None
+    budget = QueryBudget(settings.policy.query_budget, ledger)
 
     registry = CollectorRegistry()
     servicer = TargetServicer(host, settings.policy, budget, TargetMetrics(registry))

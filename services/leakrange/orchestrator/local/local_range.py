@@ -87,7 +87,8 @@ class LocalBackend(RangeBackend):
         if target.access.white_box:
             self._share_weights(target.model)
         children: dict[str, ChildProcess] = {
-            "target": self._child(exercise_id, "target", self._target_argv(target),
+            "target": self._child(exercise_id, "target",
+                                  [*self._target_argv(target), "--exercise-id", exercise_id],
                                   {"LEAKRANGE_CLIENT_TOKENS":
                                    ",".join(f"{p}:{t}" for p, t in tokens.items())}),
         }
