@@ -20,6 +20,7 @@ from leakrange.common.errors import FailedPrecondition, InvalidArgument
 from leakrange.common.threat_model import OutputKind, ThreatModel
 
 FAMILIES = ("mia", "inversion", "federated", "synthetic")
+MAX_PARAMS_BYTES = 64 * 1024
 
 
 class AttackParams(BaseModel):
@@ -70,10 +71,14 @@ class Attack(ABC):
     def parse_params(cls, params: dict[str, Any] | str | None) -> AttackParams:
         """Validate ``params`` before any work; errors name the parameter (``params.x``)."""
         if isinstance(params, str):
+            if len(params) > MAX_PARAMS_BYTES:
+                raise InvalidArgument("params", f"larger than {MAX_PARAMS_BYTES} bytes")
             try:
                 params = json.loads(params) if params.strip() else {}
             except json.JSONDecodeError:
                 raise InvalidArgument("params", "not a JSON object") from None
+            except RecursionError:
+                raise InvalidArgument("params", "nested too deeply") from None
         if params is None:
             params = {}
         if not isinstance(params, dict):

@@ -34,9 +34,9 @@ class Access(BaseModel):
 
     white_box: bool = False
     output: OutputKind = "probabilities"
-    top_k: int = Field(default=1, ge=1)
+    top_k: int = Field(default=1, ge=1, le=100_000)
     rounding: int | None = Field(default=None, ge=0, le=12)
-    query_budget: int = Field(default=0, ge=0, description="records; 0 = unlimited")
+    query_budget: int = Field(default=0, ge=0, le=10**15, description="records; 0 = unlimited")
 
     def to_proto(self) -> common_pb2.Access:
         msg = common_pb2.Access(

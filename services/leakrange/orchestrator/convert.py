@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from leakrange.common.errors import RangeError
@@ -20,6 +22,8 @@ _STATE_TO_PROTO = {
     ExerciseState.INTERRUPTED: orchestrator_pb2.EXERCISE_STATE_INTERRUPTED,
 }
 _PROTO_TO_STATE = {v: k for k, v in _STATE_TO_PROTO.items()}
+
+log = logging.getLogger(__name__)
 
 
 def state_to_proto(state: ExerciseState) -> int:
@@ -76,7 +80,10 @@ def exercise_to_proto(record: ExerciseRecord) -> orchestrator_pb2.Exercise:
             getattr(msg, field).CopyFrom(ts)
     threat = _threat_model(record)
     if threat is not None:
-        msg.threat_model.CopyFrom(threat.to_proto())
+        try:
+            msg.threat_model.CopyFrom(threat.to_proto())
+        except ValueError:  # a row stored before the spec bounds: list it without its threat
+            log.warning("stored threat model does not fit the wire", extra={"exercise": record.id})
     if record.report_json is not None:
         msg.report_json.CopyFrom(record.report_json.to_proto())
     if record.report_html is not None:

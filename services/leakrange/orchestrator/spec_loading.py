@@ -19,6 +19,11 @@ from pydantic import ValidationError
 from leakrange.catalogue import AttackCatalogue, load_catalogue, schema_problems
 from leakrange.common.errors import InvalidArgument, RangeError
 from leakrange.orchestrator.spec import ExerciseSpec
+from leakrange.orchestrator.spec_document import (
+    DocumentTooComplex,
+    check_yaml_shape,
+    number_problems,
+)
 from leakrange.orchestrator.target_kinds import TargetKind, resolve
 
 MAX_SPEC_BYTES = 256 * 1024
@@ -84,13 +89,19 @@ def parse_spec(text: str | bytes) -> ExerciseSpec:
     if len(text) > MAX_SPEC_BYTES:
         raise SpecError([("spec", f"larger than {MAX_SPEC_BYTES} bytes")])
     try:
+        check_yaml_shape(text)
         doc = yaml.safe_load(text)
+    except DocumentTooComplex as err:
+        raise SpecError([("spec", str(err))]) from None
     except yaml.YAMLError as err:
         mark = getattr(err, "problem_mark", None)
         where = f" (line {mark.line + 1})" if mark is not None else ""
         raise SpecError([("spec", f"not valid YAML{where}")]) from None
     if not isinstance(doc, dict):
         raise SpecError([("spec", "must be a YAML mapping")])
+    numbers = number_problems(doc)
+    if numbers:
+        raise SpecError([(format_path(loc), problem) for loc, problem in numbers])
     try:
         return ExerciseSpec.model_validate(doc)
     except ValidationError as err:

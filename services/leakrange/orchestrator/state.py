@@ -8,6 +8,7 @@ exercises keep their attack results and report references.
 from __future__ import annotations
 
 import json
+import re
 import secrets
 import sqlite3
 import threading
@@ -58,6 +59,9 @@ CREATE TABLE IF NOT EXISTS attack_results (
     PRIMARY KEY (exercise_id, adversary, attack)
 );
 """
+
+# A listing's continuation token: the last row's sequence number (ASCII digits, int64).
+_PAGE_TOKEN = re.compile(r"[0-9]{1,18}")
 
 
 def _ref_to_text(ref: ArtifactRef | None) -> str | None:
@@ -170,7 +174,7 @@ class ExerciseDB:
         """Exercises oldest first; ``page_token`` continues a previous listing."""
         after = 0
         if page_token:
-            if not page_token.isdigit():
+            if not _PAGE_TOKEN.fullmatch(page_token):
                 raise InvalidArgument("page_token", "not a token from a previous listing")
             after = int(page_token)
         wanted = [s.value for s in states]
