@@ -20,7 +20,7 @@ CONTROL_RELEASE = "range"
 EXERCISE_RELEASE = "ex-adult-mia-001"
 INSTALLER = ROOT / "tools" / "install_helm.py"
 
-POD_TEMPLATE_KINDS = ("Deployment", "StatefulSet")
+POD_TEMPLATE_KINDS = ("Deployment", "StatefulSet", "Job")
 
 
 class RenderError(Exception):

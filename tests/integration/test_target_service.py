@@ -9,11 +9,18 @@ import numpy as np
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
+from typer.testing import CliRunner
 
+from leakrange.artifacts import FolderStore
+from leakrange.cli.main import app
 from leakrange.common.client import open_channel
+from leakrange.common.errors import InvalidArgument
+from leakrange.common.server import ServerOptions
 from leakrange.common.tensors import from_proto, to_proto
 from leakrange.models import model_from_bytes, predict_logits
+from leakrange.target.model_host import ModelHost
 from leakrange.target.policy import AccessPolicy
+from leakrange.target.service import TargetSettings, build_target_server
 from leakrange.v1 import common_pb2, target_pb2, target_pb2_grpc
 
 
@@ -194,3 +201,78 @@ def test_prometheus_metrics(adult_target, serve_target):
     assert ('leakrange_grpc_requests_total{code="INVALID_ARGUMENT",method="Predict",'
             'service="leakrange.v1.Target"} 1.0') in text
     assert "leakrange_grpc_request_seconds_bucket" in text
+
+
+@pytest.mark.parametrize(
+    "shape",
+    [[4, 2**62], [1, 2**32, 2**32], [0, 2**62], [2**62, 14], [1] * 40, [-1, 14], [3] * 65],
+    ids=["overflow", "overflow-rank3", "zero-overflow", "huge-batch", "rank-40", "negative",
+         "rank-65"],
+)
+def test_hostile_shapes_are_invalid_argument(adult_target, serve_target, shape):
+    server = serve_target(adult_target.store, adult_target.ref)
+    tensor = common_pb2.Tensor(dtype=common_pb2.DTYPE_FLOAT32, shape=shape, data=b"")
+    err = _bad(_stub(server), tensor)
+    assert err.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert err.details().startswith("inputs.shape")
+
+
+def test_hostile_shapes_in_the_tensor_codec_name_the_field():
+    for shape in ([4, 2**62], [1, 2**32, 2**32], [0, 2**62], [1] * 40):
+        tensor = common_pb2.Tensor(dtype=common_pb2.DTYPE_FLOAT32, shape=shape, data=b"")
+        with pytest.raises(InvalidArgument) as err:
+            from_proto(tensor, "audit.x", max_elements=10**6, allow_empty=True)
+        assert err.value.field == "audit.x.shape"
+
+
+@pytest.mark.parametrize(
+    ("value", "dtype"), [(1e300, np.float64), (-1e300, np.float64), (3e38, np.float32)]
+)
+def test_finite_but_huge_inputs_are_refused_and_not_charged(
+    adult_target, serve_target, value, dtype
+):
+    server = serve_target(adult_target.store, adult_target.ref, AccessPolicy(query_budget=100))
+    stub = _stub(server)
+    x = np.full((3, adult_target.data.x.shape[1]), value, dtype=dtype)
+    err = _bad(stub, to_proto(x))
+    assert err.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert err.details().startswith("inputs")
+    assert str(value) not in err.details()
+    assert stub.Describe(target_pb2.DescribeRequest()).remaining_budget == 100
+
+
+@pytest.mark.parametrize("max_batch", [0, -1])
+def test_non_positive_max_batch_is_refused(adult_target, max_batch):
+    with pytest.raises(InvalidArgument) as err:
+        ModelHost.from_store(adult_target.store, adult_target.ref.uri, max_batch)
+    assert err.value.field == "max_batch"
+
+
+@pytest.mark.parametrize("max_batch", ["0", "-3"])
+def test_cli_refuses_non_positive_max_batch(max_batch):
+    result = CliRunner().invoke(app, ["serve", "target", "--model", "sha256:" + "0" * 64,
+                                      "--max-batch", max_batch])
+    assert result.exit_code == 2
+    assert "--max-batch" in result.output
+
+
+def test_white_box_target_publishes_its_weights_to_the_adversary_store(adult_target, tmp_path):
+    adversary_store = FolderStore(tmp_path / "adversary")
+    assert not adversary_store.exists(adult_target.ref.sha256)
+    server = build_target_server(
+        adult_target.store,
+        TargetSettings(adult_target.ref.uri, AccessPolicy(white_box=True), 64, adversary_store),
+        ServerOptions(port=0, grace_seconds=0.1),
+    ).start()
+    try:
+        ref = _stub(server).GetWeights(target_pb2.GetWeightsRequest())
+        assert adversary_store.get_bytes(ref.sha256) == adult_target.store.get_bytes(ref.sha256)
+    finally:
+        server.stop(grace=0)
+    black_store = FolderStore(tmp_path / "black")
+    server = build_target_server(
+        adult_target.store, TargetSettings(adult_target.ref.uri, AccessPolicy(), 64, black_store),
+        ServerOptions(port=0, grace_seconds=0.1),
+    ).start()
+    server.stop(grace=0)
+    assert not black_store.exists(adult_target.ref.sha256)

@@ -41,8 +41,18 @@ def serve_target(
     query_budget: Annotated[int, typer.Option(
         "--query-budget", envvar="LEAKRANGE_QUERY_BUDGET", help="Records per principal; 0: none.")
     ] = 0,
-    white_box: Annotated[bool, typer.Option("--white-box", envvar="LEAKRANGE_WHITE_BOX")] = False,
-    max_batch: Annotated[int, typer.Option("--max-batch", envvar="LEAKRANGE_MAX_BATCH")] = 4096,
+    white_box: Annotated[bool, typer.Option(
+        "--white-box/--black-box", envvar="LEAKRANGE_WHITE_BOX",
+        help="White-box: adversaries may fetch the weights artifact.")
+    ] = False,
+    max_batch: Annotated[int, typer.Option(
+        "--max-batch", envvar="LEAKRANGE_MAX_BATCH", min=1,
+        help="Largest batch one Predict may send.")
+    ] = 4096,
+    weights_store: Annotated[str | None, typer.Option(
+        "--weights-store", envvar="LEAKRANGE_WEIGHTS_STORE",
+        help="White-box: the adversaries' store, where the weights blob is copied.")
+    ] = None,
     host: Host = "127.0.0.1",
     port: Port = 50051,
     metrics_port: MetricsPort = None,
@@ -64,8 +74,9 @@ def serve_target(
     except RangeError as err:
         _fail(err, EXIT_USAGE)
     try:
+        adversary_store = open_store(weights_store) if weights_store else None
         server = build_target_server(
-            open_store(store), TargetSettings(model, policy, max_batch), options
+            open_store(store), TargetSettings(model, policy, max_batch, adversary_store), options
         ).start()
     except RangeError as err:
         _fail(err, EXIT_ERROR)

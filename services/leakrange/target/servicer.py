@@ -54,8 +54,9 @@ class TargetServicer(target_pb2_grpc.TargetServicer):
 
     def Predict(self, request, context: grpc.ServicerContext) -> target_pb2.PredictResponse:
         host = self._host
-        if request.inputs.shape:  # refuse an oversize batch before decoding it
-            host.check_batch_size(request.inputs.shape[0])
+        # Rank, record shape and batch size before decoding: no size arithmetic on a hostile
+        # shape (an element count beyond 64 bits) can fail as INTERNAL.
+        host.check_wire_shape(request.inputs.shape)
         max_elements = host.max_batch * math.prod(host.input_shape)
         x = host.validate(from_proto(request.inputs, "inputs", max_elements=max_elements,
                                      allow_empty=True))
@@ -67,7 +68,7 @@ class TargetServicer(target_pb2_grpc.TargetServicer):
             self._metrics.records.labels("refused_budget").inc(n)
             raise
         try:
-            outputs, indices = shape_outputs(host.logits(x), self._policy)
+            outputs, indices = shape_outputs(host.checked_logits(x), self._policy)
         except Exception:
             self._budget.refund(principal, n)
             raise
