@@ -14,6 +14,7 @@ ROOT = Path(__file__).resolve().parents[2]
 CONTROL_CHART = ROOT / "helm" / "leakrange"
 EXERCISE_CHART = ROOT / "helm" / "leakrange-exercise"
 VALUES_DIR = Path(__file__).resolve().parent / "values"
+CONTROL_BASE = CONTROL_CHART / "ci" / "default-values.yaml"
 EXERCISE_BASE = EXERCISE_CHART / "ci" / "minimal-values.yaml"
 NAMESPACE = "range"
 CONTROL_RELEASE = "range"

@@ -10,6 +10,7 @@ import pytest
 
 from tests.helm.cases import ALL_IDS, EXERCISE_IDS
 from tests.helm.rendering import (
+    CONTROL_BASE,
     CONTROL_CHART,
     CONTROL_RELEASE,
     EXERCISE_BASE,
@@ -31,7 +32,7 @@ STANDARD_LABELS = (
 
 @pytest.mark.parametrize(
     ("chart", "values"),
-    [(CONTROL_CHART, []), (EXERCISE_CHART, [EXERCISE_BASE])],
+    [(CONTROL_CHART, [CONTROL_BASE]), (EXERCISE_CHART, [EXERCISE_BASE])],
     ids=["control", "exercise"],
 )
 def test_helm_lint_strict(helm_bin: Path, chart: Path, values: list[Path]) -> None:
@@ -111,7 +112,7 @@ def test_service_monitor_needs_both_flags(
         {"port": "metrics", "path": "/metrics", "interval": "15s"}
     ]
     assert monitors[0]["metadata"]["labels"]["release"] == "kube-prometheus-stack"
-    off = render(helm_bin, CONTROL_CHART, [], CONTROL_RELEASE, [
+    off = render(helm_bin, CONTROL_CHART, [CONTROL_BASE], CONTROL_RELEASE, [
         "--set", "metrics.enabled=false", "--set", "metrics.serviceMonitor.enabled=true",
     ])
     assert off.kind("ServiceMonitor") == []
@@ -167,7 +168,7 @@ def test_orchestrator_command_line(control_renders: dict[str, Manifests]) -> Non
 
 def test_checksum_annotation_follows_the_config(helm_bin: Path) -> None:
     def checksum(extra: list[str]) -> str:
-        manifests = render(helm_bin, CONTROL_CHART, [], CONTROL_RELEASE,
+        manifests = render(helm_bin, CONTROL_CHART, [CONTROL_BASE], CONTROL_RELEASE,
                            ["--set", "auth.token=fixed-token", *extra])
         deployment = manifests.named("Deployment", "range-leakrange-orchestrator")
         return deployment["spec"]["template"]["metadata"]["annotations"]["checksum/config"]

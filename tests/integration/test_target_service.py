@@ -11,7 +11,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 from typer.testing import CliRunner
 
-from leakrange.artifacts import FolderStore
+from leakrange.artifacts import MEDIA_MODEL, FolderStore
 from leakrange.cli.main import app
 from leakrange.common.client import open_channel
 from leakrange.common.errors import InvalidArgument
@@ -276,3 +276,15 @@ def test_white_box_target_publishes_its_weights_to_the_adversary_store(adult_tar
     ).start()
     server.stop(grace=0)
     assert not black_store.exists(adult_target.ref.sha256)
+
+
+def test_target_with_a_corrupted_model_blob_fails_at_once(adult_target, tmp_path):
+    store = FolderStore(tmp_path / "store")
+    data = adult_target.store.get_bytes(adult_target.ref)
+    ref = store.put_bytes(data, MEDIA_MODEL)
+    store.blob_path(ref.sha256).write_bytes(data[:-10] + b"\0" * 10)
+    result = CliRunner().invoke(app, ["serve", "target", "--store", str(store.root),
+                                      "--model", ref.uri, "--port", "0"])
+    assert result.exit_code != 0
+    assert f"artifact sha256:{ref.sha256[:12]} is corrupted" in result.output
+    assert "LEAKRANGE_READY" not in result.output

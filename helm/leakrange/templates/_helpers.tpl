@@ -186,6 +186,22 @@ app.kubernetes.io/component: minio
 {{- end }}
 {{- end -}}
 
+{{/* CIDRs of the Kubernetes API server: networkPolicy.apiServer.cidrs, else the addresses of
+     the default/kubernetes EndpointSlice looked up at install time (/32 or /128 each). Empty
+     when neither is known (offline `helm template`): validateValues then fails. */}}
+{{- define "leakrange.apiServerCidrs" -}}
+{{- $cidrs := .Values.networkPolicy.apiServer.cidrs -}}
+{{- if not $cidrs -}}
+{{- $slice := lookup "discovery.k8s.io/v1" "EndpointSlice" "default" "kubernetes" -}}
+{{- range ($slice.endpoints | default list) -}}
+{{- range .addresses -}}
+{{- $cidrs = append $cidrs (printf "%s/%s" . (ternary "128" "32" (contains ":" .))) -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+{{- toJson $cidrs -}}
+{{- end -}}
+
 {{/* Egress rule to the cluster DNS (UDP and TCP 53). */}}
 {{- define "leakrange.dnsEgressRule" -}}
 - to:
@@ -249,6 +265,9 @@ seccompProfile:
 {{- if and .Values.networkPolicy.enabled (not .Values.externalS3.cidrs) -}}
 {{- $errors = append $errors "externalS3.cidrs is required when networkPolicy.enabled is true" -}}
 {{- end -}}
+{{- end -}}
+{{- if and .Values.networkPolicy.enabled (not (include "leakrange.apiServerCidrs" . | fromJsonArray)) -}}
+{{- $errors = append $errors "networkPolicy.apiServer.cidrs is required: the API server's addresses could not be looked up" -}}
 {{- end -}}
 {{- $prefix := include "leakrange.adversaryStore.prefix" . -}}
 {{- if not (regexMatch "^[a-z0-9][a-z0-9-]{0,62}$" $prefix) -}}
