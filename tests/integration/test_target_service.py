@@ -174,14 +174,15 @@ def test_auth(adult_target, serve_target):
             _predict(_stub(server, token), x)
         assert err.value.code() == grpc.StatusCode.UNAUTHENTICATED
     assert _predict(_stub(server, "s3cret"), x).outputs.shape == [2, 2]
-    # A method no bound service declares is refused even with a valid token.
-    channel = open_channel(f"127.0.0.1:{server.port}", "s3cret")
-    unknown = channel.unary_unary("/leakrange.v1.Target/DumpTrainingData",
-                                  request_serializer=lambda m: b"",
-                                  response_deserializer=lambda b: b)
-    with pytest.raises(grpc.RpcError) as err:
-        unknown(b"")
-    assert err.value.code() == grpc.StatusCode.PERMISSION_DENIED
+    # A method no bound service declares is UNIMPLEMENTED, with a valid token or none.
+    for token in ("s3cret", None):
+        channel = open_channel(f"127.0.0.1:{server.port}", token)
+        unknown = channel.unary_unary("/leakrange.v1.Target/DumpTrainingData",
+                                      request_serializer=lambda m: b"",
+                                      response_deserializer=lambda b: b)
+        with pytest.raises(grpc.RpcError) as err:
+            unknown(b"")
+        assert err.value.code() == grpc.StatusCode.UNIMPLEMENTED
     # Health stays public (kubelet probes carry no token).
     health = health_pb2_grpc.HealthStub(open_channel(f"127.0.0.1:{server.port}"))
     assert health.Check(health_pb2.HealthCheckRequest()).status == \
@@ -288,3 +289,33 @@ def test_target_with_a_corrupted_model_blob_fails_at_once(adult_target, tmp_path
     assert result.exit_code != 0
     assert f"artifact sha256:{ref.sha256[:12]} is corrupted" in result.output
     assert "LEAKRANGE_READY" not in result.output
+
+
+@pytest.mark.parametrize("tokens", [None, {"s3cret": "adv"}], ids=["open", "auth"])
+def test_invented_method_names_do_not_grow_the_metrics(adult_target, serve_target, tokens):
+    server = serve_target(adult_target.store, adult_target.ref, tokens=tokens, metrics=True)
+    url = f"http://127.0.0.1:{server.metrics_port}/metrics"
+    channel = open_channel(f"127.0.0.1:{server.port}")
+    for i in range(20):
+        call = channel.unary_unary(f"/leakrange.v1.Target/Random{i}",
+                                   request_serializer=lambda m: b"",
+                                   response_deserializer=lambda b: b)
+        with pytest.raises(grpc.RpcError) as err:
+            call(b"")
+        assert err.value.code() == grpc.StatusCode.UNIMPLEMENTED
+    text = urllib.request.urlopen(url).read().decode()
+    assert "Random" not in text
+    series = [line for line in text.splitlines()
+              if line.startswith("leakrange_grpc_requests_total{")]
+    assert len(series) <= 1
+    if tokens:
+        assert ('leakrange_grpc_requests_total{code="UNIMPLEMENTED",method="unknown",'
+                'service="unknown"} 20.0') in text
+
+
+def test_describe_reports_the_effective_top_k(adult_target, serve_target):
+    server = serve_target(adult_target.store, adult_target.ref, AccessPolicy("topk", top_k=3))
+    stub = _stub(server)
+    info = stub.Describe(target_pb2.DescribeRequest())
+    returned = from_proto(_predict(stub, adult_target.data.x[:4]).outputs)
+    assert info.access.top_k == returned.shape[1] == 2

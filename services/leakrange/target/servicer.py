@@ -46,11 +46,18 @@ class TargetServicer(target_pb2_grpc.TargetServicer):
             input_dtype=common_pb2.DTYPE_FLOAT32,
             num_classes=host.spec.num_classes,
             class_names=host.class_names,
-            access=self._policy.to_access().to_proto(),
+            access=self._effective_access(),
             remaining_budget=self._budget.remaining(current_principal.get()),
             max_batch=host.max_batch,
             dataset=host.dataset,
         )
+
+    def _effective_access(self) -> common_pb2.Access:
+        """The policy as served: top_k is what Predict returns (at most num_classes)."""
+        access = self._policy.to_access()
+        effective = access.model_copy(
+            update={"top_k": min(access.top_k, self._host.spec.num_classes)})
+        return effective.to_proto()
 
     def Predict(self, request, context: grpc.ServicerContext) -> target_pb2.PredictResponse:
         host = self._host
