@@ -10,6 +10,7 @@ import typer
 from leakrange.artifacts import open_store
 from leakrange.cli.options import (
     DEFAULT_MAX_MESSAGE,
+    FLAG_METAVAR,
     ClientTokens,
     Grace,
     Host,
@@ -42,7 +43,7 @@ def serve_target(
         "--query-budget", envvar="LEAKRANGE_QUERY_BUDGET", help="Records per principal; 0: none.")
     ] = 0,
     white_box: Annotated[bool, typer.Option(
-        "--white-box/--black-box", envvar="LEAKRANGE_WHITE_BOX",
+        "--white-box/--black-box", envvar="LEAKRANGE_WHITE_BOX", metavar=FLAG_METAVAR,
         help="White-box: adversaries may fetch the weights artifact.")
     ] = False,
     max_batch: Annotated[int, typer.Option(
