@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.helm.rendering import EXERCISE_BASE, VALUES_DIR
+from tests.helm.rendering import CONTROL_BASE, EXERCISE_BASE, VALUES_DIR
 
 # case id -> values files, rendered in this order (later files override earlier ones).
 CONTROL_CASES: dict[str, list[Path]] = {
-    "defaults": [],
-    "external-s3": [VALUES_DIR / "control-external-s3.yaml"],
-    "servicemonitor": [VALUES_DIR / "control-servicemonitor.yaml"],
-    "no-networkpolicy": [VALUES_DIR / "control-no-networkpolicy.yaml"],
+    "defaults": [CONTROL_BASE],
+    "external-s3": [CONTROL_BASE, VALUES_DIR / "control-external-s3.yaml"],
+    "servicemonitor": [CONTROL_BASE, VALUES_DIR / "control-servicemonitor.yaml"],
+    "no-networkpolicy": [CONTROL_BASE, VALUES_DIR / "control-no-networkpolicy.yaml"],
 }
 EXERCISE_CASES: dict[str, list[Path]] = {
     "minimal": [EXERCISE_BASE],

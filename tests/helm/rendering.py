@@ -14,13 +14,14 @@ ROOT = Path(__file__).resolve().parents[2]
 CONTROL_CHART = ROOT / "helm" / "leakrange"
 EXERCISE_CHART = ROOT / "helm" / "leakrange-exercise"
 VALUES_DIR = Path(__file__).resolve().parent / "values"
+CONTROL_BASE = CONTROL_CHART / "ci" / "default-values.yaml"
 EXERCISE_BASE = EXERCISE_CHART / "ci" / "minimal-values.yaml"
 NAMESPACE = "range"
 CONTROL_RELEASE = "range"
 EXERCISE_RELEASE = "ex-adult-mia-001"
 INSTALLER = ROOT / "tools" / "install_helm.py"
 
-POD_TEMPLATE_KINDS = ("Deployment", "StatefulSet")
+POD_TEMPLATE_KINDS = ("Deployment", "StatefulSet", "Job")
 
 
 class RenderError(Exception):

@@ -21,7 +21,7 @@ from leakrange.orchestrator.kubernetes.placement_config import (
     parse_exercise_pods,
 )
 from leakrange.orchestrator.kubernetes.values import render_values
-from tests.helm.rendering import pod_spec, render
+from tests.helm.rendering import CONTROL_BASE, pod_spec, render
 
 ROOT = Path(__file__).resolve().parents[2]
 GPU_POOL = {
@@ -38,7 +38,7 @@ GPU_POOL = {
 def test_gpu_placement_reaches_the_exercise_pods(helm_bin, tmp_path):
     control_values = tmp_path / "control.yaml"
     control_values.write_text(yaml.safe_dump({"orchestrator": {"exercise": {"pods": GPU_POOL}}}))
-    control = render(helm_bin, ROOT / "helm/leakrange", [control_values], "range")
+    control = render(helm_bin, ROOT / "helm/leakrange", [CONTROL_BASE, control_values], "range")
     config = next(c for c in control.kind("ConfigMap") if "exercise-pods.yaml" in c["data"])
     pods_file = tmp_path / "exercise-pods.yaml"
     pods_file.write_text(config["data"]["exercise-pods.yaml"])

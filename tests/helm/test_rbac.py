@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from tests.helm.cases import ALL_IDS
-from tests.helm.rendering import Manifests, pod_spec
+from tests.helm.rendering import (
+    CONTROL_CHART,
+    CONTROL_RELEASE,
+    Manifests,
+    helm_template,
+    pod_spec,
+)
 
 # kind -> (API group, resource) for the kinds the exercise chart renders.
 KIND_RESOURCES = {
@@ -78,3 +85,21 @@ def test_role_binding_ties_the_role_to_the_orchestrator_account(
         "kind": "ServiceAccount", "name": account["metadata"]["name"], "namespace": "range",
     }]
     assert pod_spec(deployment)["serviceAccountName"] == account["metadata"]["name"]
+
+
+def test_orchestrator_egress_on_api_ports_goes_to_the_api_server_only(
+    control_renders: dict[str, Manifests],
+) -> None:
+    policy = control_renders["defaults"].named("NetworkPolicy", "range-leakrange-orchestrator")
+    api_rules = [rule for rule in policy["spec"]["egress"]
+                 if {p["port"] for p in rule["ports"]} & {443, 6443}]
+    assert api_rules
+    for rule in api_rules:
+        assert rule.get("to"), "an egress rule without peers allows any destination"
+        assert [peer["ipBlock"]["cidr"] for peer in rule["to"]] == ["10.96.0.1/32"]
+
+
+def test_api_server_cidrs_are_required_when_they_cannot_be_looked_up(helm_bin: Path) -> None:
+    proc = helm_template(helm_bin, CONTROL_CHART, [], CONTROL_RELEASE)
+    assert proc.returncode != 0
+    assert "networkPolicy.apiServer.cidrs is required" in proc.stderr

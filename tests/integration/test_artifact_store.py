@@ -529,3 +529,101 @@ def test_unreachable_s3_is_unavailable_without_leaking_secrets() -> None:
         S3Store(f"127.0.0.1:{port}", "AKIDEXAMPLE", SECRET, "lr-down", max_retries=0)
     assert SECRET not in str(err.value) and "AKIDEXAMPLE" not in str(err.value)
     assert str(err.value) == "artifact store unreachable"
+
+
+# ------------------------------------------------------------------------------ hardening
+
+
+def test_a_put_heals_a_corrupted_blob(
+    store: ArtifactStore, overwrite_blob: Callable[[str, bytes], None], tmp_path: Path
+) -> None:
+    data = _payload(5000, seed=11)
+    ref = store.put_bytes(data, MEDIA_TENSORS)
+    overwrite_blob(ref.sha256, data[:-7])
+    with pytest.raises(IntegrityError):
+        store.get_bytes(ref)
+    assert store.put_bytes(data, MEDIA_TENSORS) == ref
+    assert store.get_bytes(ref) == data
+    overwrite_blob(ref.sha256, b"x" * len(data))
+    source = tmp_path / "same.bin"
+    source.write_bytes(data)
+    assert store.put_file(source, MEDIA_TENSORS).sha256 == ref.sha256
+    assert store.get_bytes(ref) == data
+
+
+def test_folder_store_files_are_owner_only_whatever_the_umask(tmp_path: Path) -> None:
+    import os
+    import stat
+
+    old = os.umask(0o000)
+    try:
+        store = FolderStore(tmp_path / "store")
+        ref = store.put_bytes(b"ground truth", MEDIA_JSON)
+        source = tmp_path / "big.bin"
+        source.write_bytes(_payload(3000))
+        file_ref = store.put_file(source, MEDIA_TENSORS)
+        store.put_manifest("groundtruth/x", {"members": [1, 2]})
+    finally:
+        os.umask(old)
+    files = [p for p in store.root.rglob("*") if p.is_file()]
+    assert {store.blob_path(ref.sha256), store.blob_path(file_ref.sha256)} <= set(files)
+    for path in files:
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600, path
+    for folder in [p for p in store.root.rglob("*") if p.is_dir()]:
+        assert stat.S_IMODE(folder.stat().st_mode) & 0o077 == 0, folder
+
+
+def test_folder_store_removes_temporaries_of_killed_writers(tmp_path: Path) -> None:
+    import os
+    import time
+
+    store = FolderStore(tmp_path / "store")
+    incoming = store.root / "blobs" / "sha256" / ".incoming"
+    stale, fresh = incoming / ".killed.tmp", incoming / ".live.tmp"
+    stale.write_bytes(b"partial")
+    fresh.write_bytes(b"being written")
+    old = time.time() - 2 * 3600
+    os.utime(stale, (old, old))
+    FolderStore(tmp_path / "store")
+    assert not stale.exists()
+    assert fresh.exists()
+
+
+def test_folder_store_full_is_a_clear_error(tmp_path: Path, monkeypatch) -> None:
+    """A full disk cannot be made here without root (no tmpfs): the write raises ENOSPC as the
+    kernel would, through a patched os.fsync (the one stand-in, said so)."""
+    import errno
+    import os
+
+    from leakrange.artifacts import folder_store
+    from leakrange.common.errors import ResourceExhausted
+
+    store = FolderStore(tmp_path / "store")
+    kept = store.put_bytes(b"finished work", MEDIA_JSON)
+
+    def full(fd: int) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(folder_store.os, "fsync", full)
+    with pytest.raises(ResourceExhausted, match=r"^artifact store is full$"):
+        store.put_bytes(b"new work", MEDIA_JSON)
+    source = tmp_path / "f.bin"
+    source.write_bytes(b"streamed")
+    with pytest.raises(ResourceExhausted, match=r"^artifact store is full$"):
+        store.put_file(source, MEDIA_TENSORS)
+    with pytest.raises(ResourceExhausted, match=r"^artifact store is full$"):
+        store.put_manifest("results/x", {"a": 1})
+    monkeypatch.setattr(folder_store.os, "fsync", os.fsync)
+    assert store.get_bytes(kept) == b"finished work"
+    assert not [p for p in store.root.rglob("*.tmp")]
+
+
+def test_s3_bucket_aborts_incomplete_uploads_of_killed_writers(
+    s3_store_url: str, s3_client: Minio
+) -> None:
+    store = open_store(s3_store_url)
+    assert isinstance(store, S3Store)
+    rules = s3_client.get_bucket_lifecycle(store.bucket).rules
+    aborts = [r.abort_incomplete_multipart_upload for r in rules
+              if r.abort_incomplete_multipart_upload is not None]
+    assert [a.days_after_initiation for a in aborts] == [1]

@@ -78,7 +78,8 @@ def helm_binary(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="module")
 def control_defaults(helm_binary: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """exercise-values.yaml of the control-plane chart (release ``range``), as deployed."""
-    rendered = HelmRunner(helm_binary, "range").template("range", CONTROL_CHART, [])
+    ci_values = CONTROL_CHART / "ci" / "default-values.yaml"
+    rendered = HelmRunner(helm_binary, "range").template("range", CONTROL_CHART, [ci_values])
     config = next(d for d in yaml.safe_load_all(rendered)
                   if d and d["kind"] == "ConfigMap"
                   and "exercise-values.yaml" in (d.get("data") or {}))

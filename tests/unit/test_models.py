@@ -275,3 +275,29 @@ def test_cuda_training_is_repeatable_and_exports_to_cpu(adult, adult_split):
     ]
     assert same_weights(runs[0], runs[1])
     assert evaluate_accuracy(runs[0], digits.x, digits.y) > 0.5
+
+
+def test_identical_weights_serialise_to_identical_bytes():
+    """safetensors keeps metadata in a hash map; the header is canonicalised so the sha of a
+    model depends on its weights and metadata only."""
+    import hashlib
+
+    import torch
+
+    from leakrange.models import build_model, model_from_bytes, model_to_bytes
+    from leakrange.models import spec_from_name_or_json as named_spec
+
+    spec = named_spec("mlp", [8], 3)
+    torch.manual_seed(0)
+    model = build_model(spec)
+    metadata = {f"key-{i}": f"value-{i}" for i in range(12)}
+    shas = {hashlib.sha256(model_to_bytes(model, spec, dict(reversed(metadata.items()))))
+            .hexdigest() for _ in range(8)}
+    shas |= {hashlib.sha256(model_to_bytes(model, spec, metadata)).hexdigest()}
+    assert len(shas) == 1
+    data = model_to_bytes(model, spec, metadata)
+    assert int.from_bytes(data[:8], "little") % 8 == 0
+    loaded, loaded_spec, loaded_meta = model_from_bytes(data)
+    assert loaded_spec == spec and loaded_meta == metadata
+    for name, tensor in model.state_dict().items():
+        assert torch.equal(loaded.state_dict()[name], tensor)

@@ -85,15 +85,6 @@ app.kubernetes.io/component: adversary
       key: {{ .secretKeyKey }}
 {{- end -}}
 
-{{/* Credentials secret of adversary-side pods: the narrower one when given. */}}
-{{- define "leakrange-exercise.adversaryCredentials" -}}
-{{- if .Values.store.adversaryCredentialsSecret.name -}}
-{{- toYaml .Values.store.adversaryCredentialsSecret -}}
-{{- else -}}
-{{- toYaml .Values.store.credentialsSecret -}}
-{{- end -}}
-{{- end -}}
-
 {{/* Native gRPC probes of a range service. */}}
 {{- define "leakrange-exercise.grpcProbes" -}}
 startupProbe:
@@ -273,6 +264,19 @@ tolerations:
 {{- if not (and $adv.resources $adv.resources.requests $adv.resources.limits) -}}
 {{- $errors = append $errors (printf "adversaries[%d].resources needs requests and limits" $i) -}}
 {{- end -}}
+{{- end -}}
+{{- if not .Values.store.adversaryUrl -}}
+{{- $errors = append $errors "store.adversaryUrl is required" -}}
+{{- else if eq .Values.store.adversaryUrl .Values.store.url -}}
+{{- $errors = append $errors "store.adversaryUrl must differ from store.url" -}}
+{{- end -}}
+{{- $advSecret := toString .Values.store.adversaryCredentialsSecret.name -}}
+{{- if not $advSecret -}}
+{{- $errors = append $errors "store.adversaryCredentialsSecret.name is required" -}}
+{{- else if eq $advSecret (toString .Values.store.credentialsSecret.name) -}}
+{{- $errors = append $errors "store.adversaryCredentialsSecret.name must differ from store.credentialsSecret.name" -}}
+{{- else if eq $advSecret (toString .Values.target.tokensSecret.name) -}}
+{{- $errors = append $errors "store.adversaryCredentialsSecret.name must differ from target.tokensSecret.name" -}}
 {{- end -}}
 {{- if .Values.networkPolicy.enabled -}}
 {{- if not (or .Values.store.egress.podLabels .Values.store.egress.cidrs) -}}

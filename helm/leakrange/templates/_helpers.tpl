@@ -107,6 +107,38 @@ app.kubernetes.io/component: minio
 {{- if .Values.externalS3.enabled -}}{{ .Values.externalS3.secretKeyKey }}{{- else -}}root-password{{- end -}}
 {{- end -}}
 
+{{/* Adversary store credentials Secret: name (keys are always access-key / secret-key). */}}
+{{- define "leakrange.adversaryStore.secretName" -}}
+{{- if .Values.externalS3.enabled -}}
+{{- .Values.externalS3.adversaryExistingSecret -}}
+{{- else -}}
+{{- default (printf "%s-minio-adversary" (include "leakrange.fullname" .)) .Values.minio.adversary.existingSecret -}}
+{{- end -}}
+{{- end -}}
+
+{{- define "leakrange.adversaryStore.accessKeyKey" -}}
+{{- if .Values.externalS3.enabled -}}{{ .Values.externalS3.accessKeyKey }}{{- else -}}access-key{{- end -}}
+{{- end -}}
+
+{{- define "leakrange.adversaryStore.secretKeyKey" -}}
+{{- if .Values.externalS3.enabled -}}{{ .Values.externalS3.secretKeyKey }}{{- else -}}secret-key{{- end -}}
+{{- end -}}
+
+{{- define "leakrange.adversaryStore.prefix" -}}
+{{- if .Values.externalS3.enabled -}}{{ .Values.externalS3.adversaryPrefix }}{{- else -}}{{ .Values.minio.adversary.prefix }}{{- end -}}
+{{- end -}}
+
+{{- define "leakrange.store.bucket" -}}
+{{- if .Values.externalS3.enabled -}}{{ .Values.externalS3.bucket }}{{- else -}}{{ .Values.minio.bucket }}{{- end -}}
+{{- end -}}
+
+{{/* The adversaries' store URL: the range store URL with the adversary prefix. */}}
+{{- define "leakrange.adversaryStore.url" -}}
+{{- $url := include "leakrange.store.url" . -}}
+{{- $bucket := include "leakrange.store.bucket" . -}}
+{{- printf "s3://%s/%s?%s" $bucket (include "leakrange.adversaryStore.prefix" .) (splitList "?" $url | rest | join "?") -}}
+{{- end -}}
+
 {{/* The LEAKRANGE_STORE URL: s3://<bucket>?endpoint=<host:port>&secure=<bool>. */}}
 {{- define "leakrange.store.url" -}}
 {{- if .Values.externalS3.enabled -}}
@@ -152,6 +184,22 @@ app.kubernetes.io/component: minio
     - protocol: TCP
       port: {{ .Values.externalS3.port }}
 {{- end }}
+{{- end -}}
+
+{{/* CIDRs of the Kubernetes API server: networkPolicy.apiServer.cidrs, else the addresses of
+     the default/kubernetes EndpointSlice looked up at install time (/32 or /128 each). Empty
+     when neither is known (offline `helm template`): validateValues then fails. */}}
+{{- define "leakrange.apiServerCidrs" -}}
+{{- $cidrs := .Values.networkPolicy.apiServer.cidrs -}}
+{{- if not $cidrs -}}
+{{- $slice := lookup "discovery.k8s.io/v1" "EndpointSlice" "default" "kubernetes" -}}
+{{- range ($slice.endpoints | default list) -}}
+{{- range .addresses -}}
+{{- $cidrs = append $cidrs (printf "%s/%s" . (ternary "128" "32" (contains ":" .))) -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+{{- toJson $cidrs -}}
 {{- end -}}
 
 {{/* Egress rule to the cluster DNS (UDP and TCP 53). */}}
@@ -209,9 +257,24 @@ seccompProfile:
 {{- if not .Values.externalS3.existingSecret -}}
 {{- $errors = append $errors "externalS3.existingSecret is required when externalS3.enabled is true" -}}
 {{- end -}}
+{{- if not .Values.externalS3.adversaryExistingSecret -}}
+{{- $errors = append $errors "externalS3.adversaryExistingSecret is required when externalS3.enabled is true" -}}
+{{- else if eq .Values.externalS3.adversaryExistingSecret .Values.externalS3.existingSecret -}}
+{{- $errors = append $errors "externalS3.adversaryExistingSecret must differ from externalS3.existingSecret" -}}
+{{- end -}}
 {{- if and .Values.networkPolicy.enabled (not .Values.externalS3.cidrs) -}}
 {{- $errors = append $errors "externalS3.cidrs is required when networkPolicy.enabled is true" -}}
 {{- end -}}
+{{- end -}}
+{{- if and .Values.networkPolicy.enabled (not (include "leakrange.apiServerCidrs" . | fromJsonArray)) -}}
+{{- $errors = append $errors "networkPolicy.apiServer.cidrs is required: the API server's addresses could not be looked up" -}}
+{{- end -}}
+{{- $prefix := include "leakrange.adversaryStore.prefix" . -}}
+{{- if not (regexMatch "^[a-z0-9][a-z0-9-]{0,62}$" $prefix) -}}
+{{- $errors = append $errors "the adversary prefix must be one path segment of [a-z0-9-]" -}}
+{{- end -}}
+{{- if and .Values.minio.enabled .Values.minio.adversary.existingSecret (eq .Values.minio.adversary.existingSecret .Values.minio.auth.existingSecret) -}}
+{{- $errors = append $errors "minio.adversary.existingSecret must differ from minio.auth.existingSecret" -}}
 {{- end -}}
 {{- range $name := list "requests" "limits" -}}
 {{- if not (index $.Values.orchestrator.resources $name) -}}

@@ -16,10 +16,13 @@ blob both succeed because they write identical bytes.
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
 import json
+import logging
 import os
 import tempfile
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -32,9 +35,39 @@ from leakrange.artifacts.store import (
     blob_not_found,
     manifest_not_found,
 )
-from leakrange.common.errors import InvalidArgument
+from leakrange.common.errors import InvalidArgument, ResourceExhausted
 
-FILE_MODE = 0o644
+log = logging.getLogger(__name__)
+
+
+@contextlib.contextmanager
+def _full_is_exhausted() -> Iterator[None]:
+    """A full disk or quota is "artifact store is full", not an internal error."""
+    try:
+        yield
+    except OSError as err:
+        if err.errno in _FULL_ERRNOS:
+            raise ResourceExhausted("artifact store is full") from err
+        raise
+
+
+def _make_dirs(folder: Path) -> None:
+    """``mkdir -p`` with every folder it creates owner-only (``parents=True`` would give the
+    intermediate folders the umask's mode)."""
+    missing = []
+    while not folder.exists():
+        missing.append(folder)
+        folder = folder.parent
+    for path in reversed(missing):
+        with contextlib.suppress(FileExistsError):
+            path.mkdir(mode=DIR_MODE)
+
+# Owner-only whatever the umask: the store holds ground truth.
+FILE_MODE = 0o600
+DIR_MODE = 0o700
+# A temporary file in .incoming untouched this long belongs to a writer that was killed.
+STALE_TMP_SECONDS = 3600.0
+_FULL_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT})
 _TMP_PREFIX = "."
 _TMP_SUFFIX = ".tmp"
 
@@ -49,7 +82,12 @@ def _fsync_dir(folder: Path) -> None:
 
 def atomic_write(path: Path, data: bytes) -> None:
     """Write ``data`` to ``path`` so that readers see either the old or the new content."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    with _full_is_exhausted():
+        _atomic_write(path, data)
+
+
+def _atomic_write(path: Path, data: bytes) -> None:
+    _make_dirs(path.parent)
     fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=_TMP_PREFIX, suffix=_TMP_SUFFIX)
     tmp = Path(tmp_name)
     try:
@@ -75,9 +113,23 @@ class FolderStore(ArtifactStore):
         self._manifests = self._root / "manifests"
         try:
             for folder in (self._incoming, self._manifests):
-                folder.mkdir(parents=True, exist_ok=True)
+                _make_dirs(folder)
         except OSError as err:
             raise InvalidArgument("store", "cannot create the store folder") from err
+        self.remove_stale_incoming()
+
+    def remove_stale_incoming(self, older_than_s: float = STALE_TMP_SECONDS) -> int:
+        """Delete temporary files of killed writers from ``.incoming``; returns how many."""
+        cutoff = time.time() - older_than_s
+        removed = 0
+        for tmp in self._incoming.glob(f"{_TMP_PREFIX}*{_TMP_SUFFIX}"):
+            with contextlib.suppress(FileNotFoundError):
+                if tmp.stat().st_mtime < cutoff:
+                    tmp.unlink()
+                    removed += 1
+        if removed:
+            log.info("removed stale temporary files from the store", extra={"count": removed})
+        return removed
 
     @property
     def root(self) -> Path:
@@ -106,7 +158,7 @@ class FolderStore(ArtifactStore):
 
     def _store_bytes(self, sha: str, data: bytes, media_type: str) -> None:
         blob = self.blob_path(sha)
-        if blob.is_file():
+        if self._blob_intact(sha):
             if not self._meta_path(sha).is_file():
                 self._write_meta(sha, len(data), media_type)
             return
@@ -116,6 +168,10 @@ class FolderStore(ArtifactStore):
         atomic_write(blob, data)
 
     def _store_file(self, path: Path, media_type: str) -> tuple[str, int]:
+        with _full_is_exhausted():
+            return self._stream_in(path, media_type)
+
+    def _stream_in(self, path: Path, media_type: str) -> tuple[str, int]:
         fd, tmp_name = tempfile.mkstemp(
             dir=self._incoming, prefix=_TMP_PREFIX, suffix=_TMP_SUFFIX
         )
@@ -133,12 +189,12 @@ class FolderStore(ArtifactStore):
                 os.fsync(out.fileno())
             sha = digest.hexdigest()
             blob = self.blob_path(sha)
-            if blob.is_file():
+            if self._blob_intact(sha):
                 if not self._meta_path(sha).is_file():
                     self._write_meta(sha, size, media_type)
                 return sha, size
             self._write_meta(sha, size, media_type)
-            blob.parent.mkdir(parents=True, exist_ok=True)
+            _make_dirs(blob.parent)
             tmp.replace(blob)
             _fsync_dir(blob.parent)
             return sha, size

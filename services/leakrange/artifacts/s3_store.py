@@ -23,7 +23,9 @@ from typing import BinaryIO, cast
 import certifi
 import urllib3
 from minio import Minio
+from minio.commonconfig import ENABLED, Filter
 from minio.error import MinioException, S3Error
+from minio.lifecycleconfig import AbortIncompleteMultipartUpload, LifecycleConfig, Rule
 
 from leakrange.artifacts.manifest_names import validate_manifest_prefix
 from leakrange.artifacts.media_types import MEDIA_JSON, MEDIA_OCTET_STREAM
@@ -40,6 +42,7 @@ from leakrange.common.errors import (
     InvalidArgument,
     NotFound,
     PermissionDenied,
+    ResourceExhausted,
     Unavailable,
 )
 
@@ -47,8 +50,21 @@ _MISSING_CODES = frozenset({"NoSuchKey", "NotFound", "ResourceNotFound", "NoSuch
 _DENIED_CODES = frozenset(
     {"AccessDenied", "InvalidAccessKeyId", "SignatureDoesNotMatch", "ExpiredToken"}
 )
+_FULL_CODES = frozenset(
+    {"XMinioStorageFull", "StorageFull", "QuotaExceeded", "XMinioAdminBucketQuotaExceeded"}
+)
+# Parts of a multipart upload whose writer was killed are aborted by the bucket after this.
+STALE_UPLOAD_DAYS = 1
 _BUCKET_NAME = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
 _ENDPOINT = re.compile(r"[A-Za-z0-9.-]+(:[0-9]{1,5})?|\[[0-9A-Fa-f:.]+\](:[0-9]{1,5})?")
+
+
+def _abort_stale_uploads() -> LifecycleConfig:
+    """Bucket lifecycle: abort multipart uploads a killed writer left incomplete."""
+    return LifecycleConfig([Rule(
+        ENABLED, rule_filter=Filter(prefix=""), rule_id="leakrange-abort-stale-uploads",
+        abort_incomplete_multipart_upload=AbortIncompleteMultipartUpload(STALE_UPLOAD_DAYS),
+    )])
 
 
 def validate_bucket(bucket: str) -> str:
@@ -162,6 +178,8 @@ class S3Store(ArtifactStore):
                 raise missing from err
             if err.code == "NoSuchBucket":
                 raise NotFound(f"bucket {self._bucket} not found") from err
+            if err.code in _FULL_CODES:
+                raise ResourceExhausted("artifact store is full") from err
             if err.code in _DENIED_CODES:
                 raise PermissionDenied("artifact store refused the request") from err
             raise Unavailable(f"artifact store error ({err.code})") from err
@@ -177,6 +195,7 @@ class S3Store(ArtifactStore):
             except S3Error as err:
                 if err.code not in {"BucketAlreadyOwnedByYou", "BucketAlreadyExists"}:
                     raise
+            self._client.set_bucket_lifecycle(self._bucket, _abort_stale_uploads())
 
     # blobs
 
@@ -189,7 +208,7 @@ class S3Store(ArtifactStore):
         return True
 
     def _store_bytes(self, sha: str, data: bytes, media_type: str) -> None:
-        if self._has_blob(sha):
+        if self._blob_intact(sha):
             return
         with self._s3_errors():
             self._client.put_object(
@@ -199,7 +218,7 @@ class S3Store(ArtifactStore):
 
     def _store_file(self, path: Path, media_type: str) -> tuple[str, int]:
         sha, size = hash_file(path)
-        if self._has_blob(sha):
+        if self._blob_intact(sha):
             return sha, size
         key = self.blob_key(sha)
         with path.open("rb") as handle:

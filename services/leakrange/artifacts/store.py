@@ -229,6 +229,18 @@ class ArtifactStore(ABC):
 
     # ----------------------------------------------------- backend primitives
 
+    def _blob_intact(self, sha: str) -> bool:
+        """True when the blob is stored and its bytes hash to ``sha``. A put over a blob that
+        is missing or corrupted (bit rot, a truncated copy) rewrites it: puts heal."""
+        digest = hashlib.sha256()
+        try:
+            with self._open_blob(sha) as stream:
+                while chunk := stream.read(CHUNK_SIZE):
+                    digest.update(chunk)
+        except NotFound:
+            return False
+        return digest.hexdigest() == sha
+
     @abstractmethod
     def _store_bytes(self, sha: str, data: bytes, media_type: str) -> None:
         """Atomically store ``data`` (whose sha256 is ``sha``); a no-op if already stored."""

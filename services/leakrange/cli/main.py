@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import sys
+from importlib.metadata import PackageNotFoundError, version
+from typing import Annotated
 
 import typer
 
 from leakrange.cli.exercise_commands import register as register_exercise_commands
+from leakrange.cli.options import FLAG_METAVAR
 from leakrange.cli.serve import serve_app
 from leakrange.cli.train import train_target
 from leakrange.common.errors import RangeError
@@ -16,7 +19,29 @@ app = typer.Typer(
     help="LeakPro Range: measure how much a machine-learning system leaks about its data.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
 )
+DISTRIBUTION = "leakpro-range"
+
+
+def _print_version(value: bool) -> None:
+    if not value:
+        return
+    try:
+        typer.echo(f"leakrange {version(DISTRIBUTION)}")
+    except PackageNotFoundError:
+        typer.echo("leakrange (not installed as a distribution)")
+    raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    show_version: Annotated[bool, typer.Option(
+        "--version", "-V", callback=_print_version, is_eager=True, metavar=FLAG_METAVAR,
+        help="Print the version and exit.")
+    ] = False,
+) -> None:
+    """LeakPro Range: measure how much a machine-learning system leaks about its data."""
 app.add_typer(serve_app, name="serve")
 app.command("train-target")(train_target)
 register_exercise_commands(app)

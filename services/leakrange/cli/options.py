@@ -9,6 +9,10 @@ import typer
 from leakrange.common.errors import InvalidArgument
 from leakrange.common.server import DEFAULT_MAX_MESSAGE_BYTES, ServerOptions
 
+# Boolean flags take no value: an empty metavar keeps help from showing a "<bool>" argument
+# (typer 0.29 with click 8.5 prints one for every flag otherwise).
+FLAG_METAVAR = ""
+
 Host = Annotated[str, typer.Option("--host", envvar="LEAKRANGE_HOST", help="Bind address.")]
 Port = Annotated[int, typer.Option("--port", envvar="LEAKRANGE_PORT", help="gRPC port (0: any).")]
 MetricsPort = Annotated[

@@ -10,6 +10,7 @@ import typer
 from leakrange.artifacts import open_store
 from leakrange.cli.options import (
     DEFAULT_MAX_MESSAGE,
+    FLAG_METAVAR,
     ClientTokens,
     Grace,
     Host,
@@ -41,8 +42,18 @@ def serve_target(
     query_budget: Annotated[int, typer.Option(
         "--query-budget", envvar="LEAKRANGE_QUERY_BUDGET", help="Records per principal; 0: none.")
     ] = 0,
-    white_box: Annotated[bool, typer.Option("--white-box", envvar="LEAKRANGE_WHITE_BOX")] = False,
-    max_batch: Annotated[int, typer.Option("--max-batch", envvar="LEAKRANGE_MAX_BATCH")] = 4096,
+    white_box: Annotated[bool, typer.Option(
+        "--white-box/--black-box", envvar="LEAKRANGE_WHITE_BOX", metavar=FLAG_METAVAR,
+        help="White-box: adversaries may fetch the weights artifact.")
+    ] = False,
+    max_batch: Annotated[int, typer.Option(
+        "--max-batch", envvar="LEAKRANGE_MAX_BATCH", min=1,
+        help="Largest batch one Predict may send.")
+    ] = 4096,
+    weights_store: Annotated[str | None, typer.Option(
+        "--weights-store", envvar="LEAKRANGE_WEIGHTS_STORE",
+        help="White-box: the adversaries' store, where the weights blob is copied.")
+    ] = None,
     exercise_id: Annotated[str | None, typer.Option(
         "--exercise-id", envvar="LEAKRANGE_EXERCISE_ID",
         help="Keep query spending in the store under this exercise (survives redeploys).")
@@ -68,8 +79,12 @@ def serve_target(
     except RangeError as err:
         _fail(err, EXIT_USAGE)
     try:
+        adversary_store = open_store(weights_store) if weights_store else None
         server = build_target_server(
-            open_store(store), TargetSettings(model, policy, max_batch, exercise_id), options
+            open_store(store),
+            TargetSettings(model, policy, max_batch, weights_store=adversary_store,
+                           exercise_id=exercise_id),
+            options,
         ).start()
     except RangeError as err:
         _fail(err, EXIT_ERROR)

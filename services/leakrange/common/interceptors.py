@@ -122,7 +122,8 @@ class AuthInterceptor(grpc.ServerInterceptor):
     """Bearer-token auth keyed by full method path.
 
     ``tokens`` maps token -> principal name. Health and reflection are public; a method that no
-    bound service declares is refused (PERMISSION_DENIED) even with a valid token.
+    bound service declares is refused with UNIMPLEMENTED (what clients expect of a method the
+    server does not have) before any handler runs, token or not.
     """
 
     def __init__(self, tokens: Mapping[str, str], known_methods: Iterable[str]) -> None:
@@ -146,7 +147,7 @@ class AuthInterceptor(grpc.ServerInterceptor):
         if method in PUBLIC_METHODS:
             return continuation(handler_call_details)
         if method not in self._known:
-            return _refuse(grpc.StatusCode.PERMISSION_DENIED, "method not allowed")
+            return _refuse(grpc.StatusCode.UNIMPLEMENTED, "method not implemented")
         principal = self._principal(handler_call_details.invocation_metadata)
         if principal is None:
             return _refuse(grpc.StatusCode.UNAUTHENTICATED, "missing or invalid bearer token")
@@ -194,14 +195,26 @@ class RequestMetrics:
         )
 
 
+# The one label value of every method no bound service declares: series never grow with the
+# method names a client invents.
+UNKNOWN_METHOD = "unknown"
+
+
 class MetricsInterceptor(grpc.ServerInterceptor):
-    def __init__(self, metrics: RequestMetrics) -> None:
+    """Counts and times every call; labels come from the bound services' own method names."""
+
+    def __init__(self, metrics: RequestMetrics, known_methods: Iterable[str]) -> None:
         self._m = metrics
+        self._known = frozenset(known_methods)
 
     def intercept_service(self, continuation, handler_call_details):
-        service, name = _split(handler_call_details.method)
-        if service.startswith("grpc."):
+        method = handler_call_details.method
+        if method in PUBLIC_METHODS or method.startswith("/grpc."):
             return continuation(handler_call_details)
+        if method in self._known:
+            service, name = _split(method)
+        else:
+            service, name = UNKNOWN_METHOD, UNKNOWN_METHOD
         m = self._m
 
         def record(context: grpc.ServicerContext, started: float, failed: bool) -> None:

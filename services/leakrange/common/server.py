@@ -151,9 +151,11 @@ def build_server(
     """Build (not start) a server for ``bindings``. Returns it with the bound port."""
     options = options or ServerOptions()
     registry = registry or CollectorRegistry()
-    interceptors: list[grpc.ServerInterceptor] = [MetricsInterceptor(RequestMetrics(registry))]
+    known = [m for b in bindings for m in b.methods()]
+    interceptors: list[grpc.ServerInterceptor] = [
+        MetricsInterceptor(RequestMetrics(registry), known)
+    ]
     if options.auth_tokens:
-        known = [m for b in bindings for m in b.methods()]
         interceptors.append(AuthInterceptor(options.auth_tokens, known))
     interceptors.append(ErrorInterceptor())
     grpc_options = [

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import math
+from collections.abc import Sequence
+
 import numpy as np
 
 from leakrange.common.errors import InvalidArgument
@@ -16,6 +19,9 @@ _TO_NUMPY: dict[int, np.dtype] = {
     common_pb2.DTYPE_UINT8: np.dtype("u1"),
     common_pb2.DTYPE_BOOL: np.dtype("?"),
 }
+# Far above any real tensor, far below what overflows 64-bit sizes or numpy's 64 dimensions.
+MAX_RANK = 32
+MAX_DIMENSION = 2**31 - 1
 _FROM_NUMPY: dict[str, int] = {dt.kind + str(dt.itemsize): code for code, dt in _TO_NUMPY.items()}
 
 
@@ -48,9 +54,8 @@ def from_proto(
     """Decode and validate a Tensor message. Errors name ``field`` and never carry values."""
     if msg.dtype not in _TO_NUMPY:
         raise InvalidArgument(f"{field}.dtype", "missing or unknown dtype")
-    if any(d < 0 for d in msg.shape):
-        raise InvalidArgument(f"{field}.shape", "negative dimension")
-    count = int(np.prod(msg.shape, dtype=np.int64)) if len(msg.shape) else 1
+    check_shape(msg.shape, field)
+    count = math.prod(int(d) for d in msg.shape)  # Python ints: no overflow
     if max_elements is not None and count > max_elements:
         raise InvalidArgument(f"{field}.shape", f"too many elements (max {max_elements})")
     dtype = _TO_NUMPY[msg.dtype]
@@ -62,6 +67,17 @@ def from_proto(
         raise InvalidArgument(f"{field}", "empty tensor")
     arr = np.frombuffer(msg.data, dtype=dtype).reshape(tuple(msg.shape))
     return arr.astype(dtype.newbyteorder("="), copy=False)
+
+
+def check_shape(shape: Sequence[int], field: str = "tensor") -> None:
+    """Refuse a wire shape numpy cannot hold (rank, negative or huge dimensions) before any
+    size arithmetic, so an overflowing element count is a named error, not INTERNAL."""
+    if len(shape) > MAX_RANK:
+        raise InvalidArgument(f"{field}.shape", f"rank above {MAX_RANK}")
+    if any(d < 0 for d in shape):
+        raise InvalidArgument(f"{field}.shape", "negative dimension")
+    if any(d > MAX_DIMENSION for d in shape):
+        raise InvalidArgument(f"{field}.shape", f"dimension above {MAX_DIMENSION}")
 
 
 def require_finite(arr: np.ndarray, field: str) -> None:

@@ -35,7 +35,24 @@ def model_to_bytes(
         name: t.detach().to("cpu", torch.float32).contiguous()
         for name, t in model.state_dict().items()
     }
-    return save_tensors(tensors, metadata={**extra, SPEC_KEY: spec.model_dump_json()})
+    return canonical_header(
+        save_tensors(tensors, metadata={**extra, SPEC_KEY: spec.model_dump_json()})
+    )
+
+
+def canonical_header(data: bytes) -> bytes:
+    """The same safetensors file with its JSON header written with sorted keys and no spaces.
+
+    safetensors keeps ``__metadata__`` in a hash map whose order changes from call to call, so
+    identical weights gave different bytes (and shas, and content-addressed cache misses). The
+    tensor offsets are relative to the data section, so only the header is rewritten; it is
+    padded with spaces to a multiple of 8 bytes, as safetensors itself does.
+    """
+    length = int.from_bytes(data[:8], "little")
+    header = json.loads(data[8:8 + length])
+    text = json.dumps(header, sort_keys=True, separators=(",", ":")).encode("utf-8")
+    text += b" " * (-len(text) % 8)
+    return len(text).to_bytes(8, "little") + text + data[8 + length:]
 
 
 def model_from_bytes(data: bytes) -> tuple[nn.Module, ModelSpec, dict[str, str]]:

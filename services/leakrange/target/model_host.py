@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Sequence
 
 import numpy as np
 import torch
@@ -20,6 +21,8 @@ class ModelHost:
         self, model: torch.nn.Module, spec: ModelSpec, ref: ArtifactRef,
         metadata: dict[str, str], max_batch: int = 4096,
     ) -> None:
+        if max_batch < 1:
+            raise InvalidArgument("max_batch", "must be at least 1")
         self.device = pick_device()
         self.model = model.to(self.device).eval()
         self.spec = spec
@@ -44,6 +47,16 @@ class ModelHost:
         names = self.metadata.get("class_names", "")
         return names.split("\x1f") if names else [str(i) for i in range(self.spec.num_classes)]
 
+    def check_wire_shape(self, shape: Sequence[int]) -> None:
+        """Check a Predict shape before decoding: rank and record shape of the model, batch
+        size within max_batch (so no size arithmetic on a hostile shape can overflow)."""
+        if len(shape) != len(self.input_shape) + 1 or tuple(shape[1:]) != self.input_shape:
+            expected = ", ".join(str(d) for d in self.input_shape)
+            raise InvalidArgument("inputs.shape", f"expected [batch, {expected}]")
+        if shape[0] < 0:
+            raise InvalidArgument("inputs.shape", "negative dimension")
+        self.check_batch_size(shape[0])
+
     def check_batch_size(self, records: int) -> None:
         if records > self.max_batch:
             raise InvalidArgument(
@@ -60,8 +73,19 @@ class ModelHost:
         if x.shape[0] == 0:
             raise InvalidArgument("inputs", "empty batch")
         self.check_batch_size(x.shape[0])
-        require_finite(x, "inputs")
-        return x.astype(np.float32, copy=False)
+        # Finite after the cast to the model's dtype: float64 1e300 becomes inf in float32.
+        with np.errstate(over="ignore"):
+            cast = x.astype(self.input_dtype, copy=False)
+        require_finite(cast, "inputs")
+        return cast
+
+    @property
+    def input_dtype(self) -> np.dtype:
+        """The numpy dtype of the model's parameters (what inputs are cast to)."""
+        param = next(self.model.parameters(), None)
+        if param is None:
+            return np.dtype(np.float32)
+        return torch.empty(0, dtype=param.dtype).numpy().dtype
 
     def logits(self, x: np.ndarray, chunk: int = 512) -> np.ndarray:
         """Logits in chunks, so a large image batch never holds all its activations at once."""
@@ -71,3 +95,11 @@ class ModelHost:
                 part = np.array(x[start:start + chunk], dtype=np.float32, order="C")
                 parts.append(self.model(torch.from_numpy(part).to(self.device)).float().cpu())
         return torch.cat(parts).numpy()
+
+    def checked_logits(self, x: np.ndarray) -> np.ndarray:
+        """Logits of finite inputs; finite inputs the model overflows on (float32 3e38) are
+        refused as bad input rather than answered with NaN."""
+        out = self.logits(x)
+        if not np.isfinite(out).all():
+            raise InvalidArgument("inputs", "values outside the range the model can compute")
+        return out

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from prometheus_client import CollectorRegistry
 
-from leakrange.artifacts import ArtifactStore
+from leakrange.artifacts import MEDIA_MODEL, ArtifactRef, ArtifactStore
 from leakrange.common.server import RangeServer, ServerOptions, ServiceBinding, build_server
 from leakrange.target.budget import QueryBudget
 from leakrange.target.budget_ledger import BudgetLedger
@@ -21,14 +21,25 @@ class TargetSettings:
     model: str
     policy: AccessPolicy
     max_batch: int = 4096
+    # White-box only: the adversaries' store (which cannot read the range's), where the target
+    # copies its weights blob so the reference GetWeights returns resolves for adversaries.
+    weights_store: ArtifactStore | None = None
     # The exercise the spending belongs to: budgets then survive redeployment (budget_ledger).
     exercise_id: str | None = None
+
+
+def publish_weights(store: ArtifactStore, ref: ArtifactRef, adversary_store: ArtifactStore) -> None:
+    """Copy the weights blob into the adversaries' store (same content address)."""
+    if not adversary_store.exists(ref.sha256):
+        adversary_store.put_bytes(store.get_bytes(ref), MEDIA_MODEL)
 
 
 def build_target_server(
     store: ArtifactStore, settings: TargetSettings, options: ServerOptions
 ) -> RangeServer:
     host = ModelHost.from_store(store, settings.model, settings.max_batch)
+    if settings.policy.white_box and settings.weights_store is not None:
+        publish_weights(store, host.ref, settings.weights_store)
     # Auth principals double as budget keys: each adversary token has its own budget.
     ledger = BudgetLedger(store, settings.exercise_id) if settings.exercise_id else None
     budget = QueryBudget(settings.policy.query_budget, ledger)

@@ -46,16 +46,24 @@ class TargetServicer(target_pb2_grpc.TargetServicer):
             input_dtype=common_pb2.DTYPE_FLOAT32,
             num_classes=host.spec.num_classes,
             class_names=host.class_names,
-            access=self._policy.to_access().to_proto(),
+            access=self._effective_access(),
             remaining_budget=self._budget.remaining(current_principal.get()),
             max_batch=host.max_batch,
             dataset=host.dataset,
         )
 
+    def _effective_access(self) -> common_pb2.Access:
+        """The policy as served: top_k is what Predict returns (at most num_classes)."""
+        access = self._policy.to_access()
+        effective = access.model_copy(
+            update={"top_k": min(access.top_k, self._host.spec.num_classes)})
+        return effective.to_proto()
+
     def Predict(self, request, context: grpc.ServicerContext) -> target_pb2.PredictResponse:
         host = self._host
-        if request.inputs.shape:  # refuse an oversize batch before decoding it
-            host.check_batch_size(request.inputs.shape[0])
+        # Rank, record shape and batch size before decoding: no size arithmetic on a hostile
+        # shape (an element count beyond 64 bits) can fail as INTERNAL.
+        host.check_wire_shape(request.inputs.shape)
         max_elements = host.max_batch * math.prod(host.input_shape)
         x = host.validate(from_proto(request.inputs, "inputs", max_elements=max_elements,
                                      allow_empty=True))
@@ -67,7 +75,7 @@ class TargetServicer(target_pb2_grpc.TargetServicer):
             self._metrics.records.labels("refused_budget").inc(n)
             raise
         try:
-            outputs, indices = shape_outputs(host.logits(x), self._policy)
+            outputs, indices = shape_outputs(host.checked_logits(x), self._policy)
         except Exception:
             self._budget.refund(principal, n)
             raise
