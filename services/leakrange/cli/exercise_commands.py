@@ -8,6 +8,8 @@ read from ``LEAKRANGE_TOKEN``). Exit codes: 0 success, 2 bad spec or usage, 1 fa
 from __future__ import annotations
 
 import os
+import signal
+import tempfile
 from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -182,7 +184,15 @@ def run(
         load_spec_file(file)
     except SpecError as err:
         raise _fail_spec(err) from None
+    if out is not None:
+        try:
+            _check_out(out)
+        except InvalidArgument as err:
+            _err().print(f"error: {err}", markup=False, highlight=False)
+            raise typer.Exit(EXIT_BAD_SPEC) from None
     console = _err()
+    # A terminal closed or `timeout` sends SIGHUP/SIGTERM: cancel and tear down as for Ctrl-C.
+    _interrupt_on(signal.SIGTERM, signal.SIGHUP)
     orchestrator = build_orchestrator(
         OrchestratorSettings(store=store, data_dir=Path(data_dir), concurrency=1)
     ).start()
@@ -210,6 +220,26 @@ def run(
         orchestrator.shutdown()
     if final.state != ExerciseState.SUCCEEDED:
         raise typer.Exit(EXIT_FAILURE)
+
+
+def _check_out(out: Path) -> None:
+    """``--out`` must be a folder this process can write, checked before any work."""
+    if out.exists() and not out.is_dir():
+        raise InvalidArgument("--out", "exists and is not a folder")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=out, prefix=".leakrange-probe-"):
+            pass
+    except OSError:
+        raise InvalidArgument("--out", "cannot create or write this folder") from None
+
+
+def _interrupt_on(*signals: signal.Signals) -> None:
+    def interrupt(_signum: int, _frame: object) -> None:
+        raise KeyboardInterrupt
+
+    for sig in signals:
+        signal.signal(sig, interrupt)
 
 
 def _client(endpoint: str) -> OrchestratorClient:

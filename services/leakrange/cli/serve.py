@@ -24,6 +24,7 @@ from leakrange.cli.options import (
 )
 from leakrange.common.errors import RangeError
 from leakrange.common.logging_setup import configure_logging
+from leakrange.common.parent_watch import watch_parent
 from leakrange.common.server import EXIT_ERROR, EXIT_USAGE, RangeServer
 
 serve_app = typer.Typer(help="Run a range service.", no_args_is_help=True)
@@ -95,6 +96,7 @@ def _serve_until_signalled(server: RangeServer) -> NoReturn:
     """Print one machine-readable line on stdout (so a parent process learns the bound ports),
     then serve until SIGTERM/SIGINT and exit with the drain's exit code."""
     typer.echo(f"LEAKRANGE_READY port={server.port} metrics_port={server.metrics_port or 0}")
+    watch_parent()  # started by the local range: drain when that parent dies
     raise typer.Exit(server.serve_forever())
 
 

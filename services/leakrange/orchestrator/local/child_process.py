@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import IO
 
 from leakrange.common.errors import Unavailable
+from leakrange.common.parent_watch import PARENT_PID_ENV
 
 _READY = re.compile(r"^LEAKRANGE_READY port=(\d+) metrics_port=(\d+)\s*$")
 
@@ -53,9 +54,12 @@ class ChildProcess:
     def start(self) -> ChildProcess:
         self._log_path.parent.mkdir(parents=True, exist_ok=True)
         self._log = open(self._log_path, "a", encoding="utf-8", buffering=1)  # noqa: SIM115
+        # Own session: a signal reaches the service's whole group; the parent's pid lets the
+        # service drain itself if this process dies without tearing it down (parent_watch).
+        env = {**self._env, PARENT_PID_ENV: str(os.getpid())}
         self._proc = subprocess.Popen(
             self._argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=self._log,
-            env=self._env, text=True, bufsize=1, start_new_session=True,
+            env=env, text=True, bufsize=1, start_new_session=True,
         )
         threading.Thread(target=self._read_stdout, name=f"{self.name}-stdout",
                          daemon=True).start()

@@ -234,7 +234,7 @@ class LocalBackend(RangeBackend):
             killed = [pid for pid in pids if _is_range_service(pid)]
             for pid in killed:
                 signal_group(pid, signal.SIGKILL)
-            _wait_gone(killed, timeout=10.0)
+            _wait_gone(killed, timeout=30.0)  # a loaded machine can take a while to reap
             path.unlink(missing_ok=True)
             cleaned.append(exercise_id)
         return cleaned
