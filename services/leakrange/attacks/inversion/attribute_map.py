@@ -3,12 +3,18 @@
 Fredrikson, Lantz, Jha, Lin, Page, Ristenpart. "Privacy in Pharmacogenetics: An End-to-End Case
 Study of Personalized Warfarin Dosing." USENIX Security 2014. The adversary knows a record's
 other features and its label y; for every candidate value v of the hidden attribute it queries
-the model and guesses ``argmax_v p(y | x, v) * p(v)``, with the prior p(v) from its own data.
+the model and guesses ``argmax_v p(y | x, v) * p(v)``, with the prior p(v) from its own data:
+the paper's marginal, or (default) conditioned on the record's other features and label by a
+logistic regression fitted on the adversary's records, so the model's answer is weighed against
+what the adversary could impute anyway (Jayaraman & Evans, ACM CCS 2022).
 """
 
 from __future__ import annotations
 
+from typing import Literal
+
 import numpy as np
+from pydantic import Field
 
 from leakrange.attacks.base import Attack, AttackOutput, AttackParams
 from leakrange.attacks.context import RunContext
@@ -18,7 +24,8 @@ from leakrange.common.attack_info import ATTRIBUTE
 
 
 class AttributeMapParams(AttackParams):
-    pass
+    prior: Literal["conditional", "marginal"] = Field(
+        default="conditional", description="Prior of the hidden value from own records.")
 
 
 class AttributeMapAttack(Attack):
@@ -38,7 +45,10 @@ class AttributeMapAttack(Attack):
         k = hidden.n_values
         oracle.ensure_budget(len(ctx.audit_x) * k, self.name)
         sig = oracle.signals(hidden.completions(ctx.audit_x), np.repeat(ctx.audit_y, k))
-        posterior = sig.log_prob.reshape(-1, k) + np.log(hidden.prior(ctx))
+        assert isinstance(params, AttributeMapParams)
+        prior = (hidden.conditional_prior(ctx, oracle.desc.num_classes)
+                 if params.prior == "conditional" else hidden.prior(ctx))
+        posterior = sig.log_prob.reshape(-1, k) + np.log(prior)
         guesses = posterior.argmax(axis=1)
         return AttackOutput(outputs={"guesses": guesses.astype(np.int64),
                                      "confidence": posterior.max(axis=1)})

@@ -27,7 +27,8 @@ class HiddenAttribute:
         if columns is None or len(columns) < 2 or ctx.audit_x.ndim != 2:
             raise FailedPrecondition(f"data.audit.hidden_columns: attack '{attack}' needs a "
                                      "tabular target with a hidden attribute")
-        if columns.min() < 0 or columns.max() >= width or len(set(columns.tolist())) != len(columns):
+        distinct = len(np.unique(columns)) == len(columns)
+        if columns.min() < 0 or columns.max() >= width or not distinct:
             raise FailedPrecondition("data.audit.hidden_columns: not distinct feature columns")
         return cls(np.asarray(columns, np.int64))
 
@@ -49,3 +50,22 @@ class HiddenAttribute:
         if ctx.population_x is not None and len(ctx.population_x):
             counts += np.bincount(self.values_of(ctx.population_x), minlength=self.n_values)
         return counts / counts.sum()
+
+    def conditional_prior(self, ctx: RunContext, num_classes: int) -> np.ndarray:
+        """[n, k] p(v | other features, label) for the audit records, from a logistic
+        regression the adversary fits on its own records; the marginal when it cannot."""
+        from sklearn.linear_model import LogisticRegression
+
+        marginal = np.broadcast_to(self.prior(ctx), (len(ctx.audit_x), self.n_values))
+        pop_x, pop_y = ctx.population_x, ctx.population_y
+        if pop_x is None or pop_y is None or len(np.unique(self.values_of(pop_x))) < 2:
+            return np.array(marginal)
+
+        def features(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+            return np.hstack([np.delete(x, self.columns, axis=1), np.eye(num_classes)[y]])
+
+        model = LogisticRegression(max_iter=1000)
+        model.fit(features(pop_x, pop_y), self.values_of(pop_x))
+        prior = np.full((len(ctx.audit_x), self.n_values), 1e-6)
+        prior[:, model.classes_] = model.predict_proba(features(ctx.audit_x, ctx.audit_y))
+        return prior / prior.sum(axis=1, keepdims=True)
