@@ -43,7 +43,7 @@ def train_generator(ctx: RunContext, space: InputSpace, latent: int, epochs: int
                                  "adversary records")
     torch.manual_seed(ctx.seed)
     width = math.prod(space.shape)
-    x = torch.as_tensor(ctx.population_x.reshape(len(ctx.population_x), width), device=device)
+    x = torch.tensor(ctx.population_x.reshape(len(ctx.population_x), width), device=device)
     unit = ((x - space.low) / (space.high - space.low)).clamp(0.0, 1.0)
     encoder = nn.Sequential(nn.Linear(width, HIDDEN), nn.ReLU(),
                             nn.Linear(HIDDEN, 2 * latent)).to(device)
