@@ -47,6 +47,7 @@ check-catalogue: setup
 bench: setup
 	$(PY) tools/bench/target_throughput.py
 	$(PY) tools/bench/mia.py --quick
+	$(PY) tools/bench/inversion.py --quick
 
 demo: setup
 	$(VENV)/bin/leakrange run examples/adult-mia.yaml --out out/adult-mia

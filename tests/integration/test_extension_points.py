@@ -89,10 +89,10 @@ def test_attack_whose_results_the_target_cannot_score_is_refused() -> None:
     spec = parse_spec(small_spec(attacks="      - {name: rebuild}\n"))
     check_spec(spec, _catalogue_with(MEMBERSHIP))
     with pytest.raises(SpecError) as info:
-        check_spec(spec, _catalogue_with("reconstruction"))
+        check_spec(spec, _catalogue_with("telepathy"))
     assert info.value.problems == [(
         "adversaries[0].attacks[0]",
-        "attack 'rebuild' returns reconstruction results, which a 'train' target cannot score",
+        "attack 'rebuild' returns telepathy results, which a 'train' target cannot score",
     )]
 
 
@@ -105,7 +105,7 @@ def test_target_spec_has_one_field_per_registered_kind() -> None:
 
 
 def test_scorers_are_found_by_result_kind_only() -> None:
-    assert [s.result_kind for s in SCORERS] == [MEMBERSHIP]
+    assert [s.result_kind for s in SCORERS] == [MEMBERSHIP, "reconstruction", "attribute"]
     assert scorer_for(MEMBERSHIP).section.template.startswith("sections/")
     with pytest.raises(FailedPrecondition, match="no scorer for 'telepathy' results"):
         scorer_for("telepathy")

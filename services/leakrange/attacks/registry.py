@@ -38,12 +38,19 @@ def _family_attacks(family: str) -> tuple[type[Attack], ...]:
             raise MissingDependency(f"attack family 'mia' needs its extra ({err.name}): "
                                     "pip install 'leakpro-range[mia]'") from None
         return MIA_ATTACKS
+    if family == "inversion":
+        try:
+            from leakrange.attacks.inversion import INVERSION_ATTACKS
+        except ImportError as err:
+            raise MissingDependency(f"attack family 'inversion' needs its extra ({err.name}): "
+                                    "pip install 'leakpro-range[inversion]'") from None
+        return INVERSION_ATTACKS
     raise InvalidArgument("family", f"unknown attack family (available: {', '.join(families())})")
 
 
 def families() -> list[str]:
     """Attack families this build serves."""
-    return ["mia"]
+    return ["mia", "inversion"]
 
 
 def get_registry(family: str) -> AttackRegistry:

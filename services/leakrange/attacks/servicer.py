@@ -106,7 +106,7 @@ class AttackServicer(attack_pb2_grpc.AttackServicer):
                                                   message=msg))),
             log=lambda msg: events.put(attack_pb2.RunEvent(
                 log=common_pb2.LogEvent(level=common_pb2.LOG_LEVEL_INFO, message=msg))),
-            cancel_event=cancel,
+            cancel_event=cancel, extras=_audit_extras(request.data.audit),
         )
         outcome: dict[str, object] = {}
 
@@ -181,6 +181,22 @@ def _outcome(err: object) -> str:
     if isinstance(err, Cancelled):
         return "cancelled"
     return "failed" if isinstance(err, RangeError) else "error"
+
+
+# Audit tensors besides x and y that a family may be handed (attribute inference: the one-hot
+# columns of the hidden attribute, blanked in ``x``).
+AUDIT_EXTRAS = ("hidden_columns",)
+
+
+def _audit_extras(bundle: attack_pb2.TensorBundle) -> dict[str, np.ndarray]:
+    extras: dict[str, np.ndarray] = {}
+    for name in AUDIT_EXTRAS:
+        if name in bundle.tensors:
+            value = from_proto(bundle.tensors[name], f"data.audit.{name}", max_elements=65_536)
+            if value.dtype.kind not in "iu" or value.ndim != 1:
+                raise InvalidArgument(f"data.audit.{name}", "must be a 1-D list of integers")
+            extras[name] = value.astype(np.int64)
+    return extras
 
 
 def _bundle(

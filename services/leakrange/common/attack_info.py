@@ -31,6 +31,11 @@ _CODE_FAMILIES = {code: name for name, code in FAMILY_CODES.items()}
 
 # The result kind of membership-inference attacks: one score per audit record.
 MEMBERSHIP = "membership"
+# Model inversion: reconstructed inputs, one per attacked class (``reconstructions`` and
+# ``reconstructed_labels``).
+RECONSTRUCTION = "reconstruction"
+# Attribute inference: one guess of a hidden attribute per audit record (``outputs["guesses"]``).
+ATTRIBUTE = "attribute"
 
 
 class AttackInfo(BaseModel):

@@ -19,9 +19,15 @@ from leakrange.v1 import attack_pb2
 APPROXIMATE_RECIPE = TrainRecipe()
 
 
-def _bundle(data: Dataset, rows: np.ndarray) -> attack_pb2.TensorBundle:
+def _bundle(data: Dataset, rows: np.ndarray, hidden: np.ndarray | None = None
+            ) -> attack_pb2.TensorBundle:
+    """x and y of ``rows``; ``hidden`` feature columns are blanked and named (never sent)."""
     bundle = attack_pb2.TensorBundle()
-    bundle.tensors["x"].CopyFrom(to_proto(np.ascontiguousarray(data.x[rows], np.float32)))
+    x = np.array(data.x[rows], dtype=np.float32)
+    if hidden is not None:
+        x[:, hidden] = 0.0
+        bundle.tensors["hidden_columns"].CopyFrom(to_proto(hidden.astype(np.int64)))
+    bundle.tensors["x"].CopyFrom(to_proto(np.ascontiguousarray(x)))
     bundle.tensors["y"].CopyFrom(to_proto(np.ascontiguousarray(data.y[rows], np.int64)))
     return bundle
 
@@ -45,10 +51,12 @@ def adversary_data(
     spec: ModelSpec,
     recipe: TrainRecipe,
     threat_model: ThreatModel,
+    hidden_columns: np.ndarray | None = None,
 ) -> attack_pb2.AdversaryData:
-    """The ``AdversaryData`` of every adversary of an exercise (the same for all of them)."""
+    """The ``AdversaryData`` of every adversary of an exercise (the same for all of them).
+    ``hidden_columns``: the secret attribute's one-hot columns, blanked in the audit records."""
     message = attack_pb2.AdversaryData(
-        audit=_bundle(data, audit_rows),
+        audit=_bundle(data, audit_rows, hidden_columns),
         dataset=data.name,
         model_spec_json=known_model_spec(spec, threat_model).model_dump_json(),
         recipe_json=known_recipe(recipe, threat_model).model_dump_json(),

@@ -7,12 +7,14 @@ builder find it by the result kind an attack declares in the catalogue.
 from __future__ import annotations
 
 from leakrange.common.errors import FailedPrecondition
+from leakrange.scoring.attribute import AttributeScorer
 from leakrange.scoring.base import Accepted, Scorer, SectionSpec
 from leakrange.scoring.findings import AttackReport
 from leakrange.scoring.membership import MembershipScorer
 from leakrange.scoring.outcome import AttackOutcome
+from leakrange.scoring.reconstruction import ReconstructionScorer
 
-SCORERS: tuple[type[Scorer], ...] = (MembershipScorer,)
+SCORERS: tuple[type[Scorer], ...] = (MembershipScorer, ReconstructionScorer, AttributeScorer)
 
 
 def scorer_for(result_kind: str) -> Scorer:

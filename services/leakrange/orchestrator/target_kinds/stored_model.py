@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Annotated, Any, ClassVar
 from pydantic import Field
 
 from leakrange.artifacts import ArtifactRef, ArtifactStore
-from leakrange.common.attack_info import MEMBERSHIP
+from leakrange.common.attack_info import MEMBERSHIP, RECONSTRUCTION
 from leakrange.common.errors import IntegrityError, NotFound, RangeError
 from leakrange.datasets import Split
 from leakrange.models import TrainRecipe, model_from_bytes
@@ -32,7 +32,7 @@ class StoredModelKind(TargetKind):
     name: ClassVar[str] = "model"
     summary: ClassVar[str] = "A model artifact already in the store, with its split."
     spec_type: ClassVar[Any] = ModelReference
-    result_kinds: ClassVar[frozenset[str]] = frozenset({MEMBERSHIP})
+    result_kinds: ClassVar[frozenset[str]] = frozenset({MEMBERSHIP, RECONSTRUCTION})
 
     @classmethod
     def check(cls, part: Any, exercise: ExerciseSpec) -> Problems:

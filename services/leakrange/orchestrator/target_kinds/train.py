@@ -6,11 +6,12 @@ from __future__ import annotations
 
 import hashlib
 import json
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from leakrange.common.attack_info import MEMBERSHIP
+from leakrange.common.attack_info import ATTRIBUTE, MEMBERSHIP, RECONSTRUCTION
 from leakrange.common.errors import IntegrityError, NotFound, RangeError
 from leakrange.models.recipe import TrainRecipe
 from leakrange.orchestrator.target_kinds.base import PrepareContext, Problems, TargetKind
@@ -38,6 +39,10 @@ class TrainTarget(BaseModel):
     split_seed: int = Field(default=0, ge=0, lt=2**63)
     model: Any = Field(default="mlp", description="Zoo name or a model spec (mapping).")
     recipe: TrainRecipe = TrainRecipe()
+    secret_attribute: str | None = Field(
+        default=None, min_length=1, max_length=64,
+        description="A categorical column the adversaries must infer (attribute inference): "
+                    "blanked in the audit records they receive.")
 
     @field_validator("model")
     @classmethod
@@ -49,8 +54,34 @@ class TrainTarget(BaseModel):
         raise ValueError("must be a zoo name or a mapping")
 
 
+def secret_attribute_problems(train: TrainTarget, entry: Any, exercise: ExerciseSpec
+                              ) -> Problems:
+    """The secret attribute must be a categorical column of a tabular data set, and is required
+    by attribute-inference attacks (their result kind, from the attack catalogue)."""
+    from leakrange.catalogue import load_catalogue
+
+    where = "target.train.secret_attribute"
+    if train.secret_attribute is not None:
+        columns = entry.schema.categorical if entry.schema is not None else ()
+        if train.secret_attribute not in columns:
+            listed = ", ".join(columns) if columns else "none: not a tabular data set"
+            return [(where, f"must be a categorical column ({listed})")]
+        return []
+    catalogue = load_catalogue()
+    for adversary in exercise.adversaries:
+        for attack in adversary.attacks:
+            try:
+                kind = catalogue.get(adversary.family, attack.name).result_kind
+            except RangeError:
+                continue
+            if kind == ATTRIBUTE:
+                return [(where, f"required by attack '{attack.name}' (attribute inference)")]
+    return []
+
+
 def train_cache_key(train: TrainTarget) -> str:
-    doc = train.model_dump(mode="json")
+    # The secret attribute changes what the adversaries see, not the trained model.
+    doc = train.model_dump(mode="json", exclude={"secret_attribute"})
     return hashlib.sha256(json.dumps(doc, sort_keys=True).encode()).hexdigest()
 
 
@@ -58,7 +89,7 @@ class TrainKind(TargetKind):
     name: ClassVar[str] = "train"
     summary: ClassVar[str] = "Train the target in the range on a registered data set."
     spec_type: ClassVar[Any] = TrainTarget
-    result_kinds: ClassVar[frozenset[str]] = frozenset({MEMBERSHIP})
+    result_kinds: ClassVar[frozenset[str]] = frozenset({MEMBERSHIP, RECONSTRUCTION, ATTRIBUTE})
 
     @classmethod
     def check(cls, part: Any, exercise: ExerciseSpec) -> Problems:
@@ -78,6 +109,7 @@ class TrainKind(TargetKind):
             elif train.members + (train.nonmembers or train.members) > pool:
                 problems.append(("target.train.members",
                                  f"members + nonmembers must be <= {pool} records"))
+            problems += secret_attribute_problems(train, entry, exercise)
         problems += proxy_problems(exercise)
         if isinstance(train.model, str) and train.model not in ZOO:
             problems.append(("target.train.model",
@@ -97,7 +129,8 @@ class TrainKind(TargetKind):
         cache_name = f"{TARGET_CACHE_PREFIX}/{train_cache_key(train)}"
         try:
             cached = store.get_manifest(cache_name)
-            return load_model_target(store, store.resolve(str(cached["model"])))
+            loaded = load_model_target(store, store.resolve(str(cached["model"])))
+            return replace(loaded, secret_attribute=train.secret_attribute)
         except (NotFound, KeyError, IntegrityError):
             pass
         model = train.model if isinstance(train.model, str) else json.dumps(train.model)
@@ -111,5 +144,5 @@ class TrainKind(TargetKind):
         return ModelTarget(
             model_ref=result.model_ref, dataset=train.dataset, split=result.split,
             spec=result.spec, recipe=result.recipe, train_accuracy=result.train_accuracy,
-            test_accuracy=result.test_accuracy,
+            test_accuracy=result.test_accuracy, secret_attribute=train.secret_attribute,
         )
