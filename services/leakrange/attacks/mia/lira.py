@@ -8,10 +8,13 @@ record, fits Gaussians to the logit-scaled confidences phi = log(p_y / (1 - p_y)
 OUT models and scores the target's phi by a likelihood-ratio test:
 - online: log N(phi; mu_in, s_in^2) - log N(phi; mu_out, s_out^2);
 - offline (OUT models only): the one-sided test log Pr[Z <= phi], Z ~ N(mu_out, s_out^2).
-Per-example variances, or the paper's fixed (global) variance for few reference models: the
-mean over examples of the per-example variance of the IN (resp. OUT) distribution, NOT the
-variance of all pooled logits. With image data, augmented queries (shifts) are scored
-separately and their scores averaged (the paper's diagonal-Gaussian variant).
+Per-example variances, or a fixed (global) variance for few reference models (the paper,
+Sec. IV-C). Here the global variance is the mean over examples of the per-example variance of
+the IN (resp. OUT) distribution. The paper's released code (``fix_variance`` in its scoring
+script) instead takes the variance of all IN (resp. OUT) values pooled across examples, which
+also counts the spread of the per-example means; the two differ in scale and can rank records
+differently. With image data, augmented queries (shifts) are scored separately and their
+scores averaged (the paper's diagonal-Gaussian variant).
 """
 
 from __future__ import annotations
@@ -29,7 +32,7 @@ from leakrange.attacks.mia.reference_models import (
     reference_spec,
     train_references,
 )
-from leakrange.attacks.mia.signals import TargetOracle, from_logits, require_outputs
+from leakrange.attacks.mia.signals import TargetOracle, require_outputs
 
 MIN_STD = 1e-4
 
@@ -54,8 +57,8 @@ def gaussian_stats(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Mean and std per example of ``phi`` [M, n] over models where ``mask`` [M, n] is True.
 
-    ``fixed``: one std for all examples, sqrt of the mean per-example variance (the global
-    variance of the distribution across examples, not the spread of the pooled values).
+    ``fixed``: one std for all examples, sqrt of the mean per-example variance (not the spread
+    of the values pooled across examples, which the paper's released code uses).
     """
     count = mask.sum(axis=0)
     safe = np.maximum(count, 1)
@@ -93,8 +96,12 @@ class LiraAttack(Attack):
 
     def run(self, ctx: RunContext, params: AttackParams) -> AttackOutput:
         assert isinstance(params, LiraParams)
-        pop_x, pop_y = population(ctx, self.name)
         audit_x, audit_y = ctx.audit_x, ctx.audit_y
+        if params.online:  # the audit records alone can form the pool: no population needed
+            pop_x = ctx.population_x if ctx.population_x is not None else audit_x[:0]
+            pop_y = ctx.population_y if ctx.population_y is not None else audit_y[:0]
+        else:
+            pop_x, pop_y = population(ctx, self.name)
         views = augmentations(audit_x, params.augmentations)  # validates before any work
         oracle = TargetOracle(ctx)
         require_outputs(oracle.desc, self.supported_outputs, self.name)
@@ -116,7 +123,7 @@ class LiraAttack(Attack):
         refs = train_references(
             ctx, n_models=params.reference_models, pool_x=pool_x, pool_y=pool_y, extra_x=extra,
             spec=spec, recipe=recipe, seed=ctx.seed, strategy=params.strategy,
-            train_size=params.train_size,
+            train_size=params.train_size, online=params.online,
             tag=f"lira-aug{params.augmentations}",
         )
         n = len(audit_x)
@@ -131,12 +138,12 @@ class LiraAttack(Attack):
         for view, ref_logits in zip(views, ref_views, strict=True):
             ctx.check_cancelled()
             target_phi = oracle.signals(view, audit_y).phi
-            ref_phi = from_logits(ref_logits, audit_y).phi
+            ref_phi = oracle.reference_signals(ref_logits, audit_y).phi
             scores += lira_scores(target_phi, ref_phi, in_mask, online=params.online,
                                   fixed_variance=params.fixed_variance)
         ctx.progress("scoring", n, n, "records scored")
         return AttackOutput(
             scores=scores / len(views),
             facts={"reference_models": float(params.reference_models),
-                   "reference_cache_hit": float(refs.cache_hit)},
+                   "reference_cache_hit": float(refs.cache_hit), **refs.facts},
         )

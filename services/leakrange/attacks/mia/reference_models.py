@@ -31,6 +31,45 @@ class ReferenceLogits:
     extra: np.ndarray  # [M, n_extra, C]
     masks: np.ndarray  # [M, n_pool] bool: record in model m's training set
     cache_hit: bool
+    facts: dict[str, float]  # what the pool really was (sizes, IN fraction), for the result
+
+
+@dataclass(frozen=True)
+class PoolPlan:
+    """Training masks of the reference models and the facts the result states about them."""
+
+    masks: np.ndarray
+    facts: dict[str, float]
+
+    @property
+    def shrunk(self) -> bool:
+        return self.facts.get("reference_train_shortfall", 0.0) > 0
+
+
+def plan_pool(
+    n_models: int, n_pool: int, seed: int, *, online: bool, train_size: int | None
+) -> PoolPlan:
+    """Masks for ``n_models`` references over a pool of ``n_pool`` records.
+
+    Online (Carlini et al. 2022; Zarifzadeh et al. 2024): every pool record is IN for half of
+    the references, whatever ``train_size`` is; the caller sizes the pool to about twice
+    ``train_size``. Offline: each reference trains on ``train_size`` pool records (default half).
+    When the pool cannot give ``train_size`` records per model, the references train on fewer
+    and the facts say so (``reference_train_shortfall`` > 0) instead of shrinking silently.
+    """
+    half = online or train_size is None
+    fraction = 0.5 if half else min(1.0, (train_size or 0) / max(1, n_pool))
+    masks = balanced_masks(n_models, n_pool, seed, fraction)
+    per_model = float(masks.sum(axis=1).mean())
+    facts = {
+        "reference_pool_records": float(n_pool),
+        "reference_train_records": round(per_model, 1),
+        "reference_in_fraction": round(float(masks.mean(axis=0).mean()), 4),
+    }
+    if train_size is not None:
+        facts["reference_train_size_requested"] = float(train_size)
+        facts["reference_train_shortfall"] = round(max(0.0, train_size - per_model), 1)
+    return PoolPlan(masks, facts)
 
 
 def balanced_masks(
@@ -97,13 +136,19 @@ def train_references(
     strategy: str = "auto",
     tag: str = "",
     train_size: int | None = None,
+    online: bool = False,
 ) -> ReferenceLogits:
     """Logits of ``n_models`` reference models on ``pool_x`` and ``extra_x`` (cached).
 
-    ``train_size``: records per reference model (default: half the pool).
+    ``train_size``: records per reference model (offline; default: half the pool). ``online``:
+    every pool record is IN for half of the models (see ``plan_pool``).
     """
-    fraction = 0.5 if train_size is None else min(1.0, train_size / max(1, len(pool_x)))
-    masks = balanced_masks(n_models, len(pool_x), seed, fraction)
+    plan = plan_pool(n_models, len(pool_x), seed, online=online, train_size=train_size)
+    masks = plan.masks
+    if plan.shrunk:
+        ctx.log(f"warning: reference models train on {plan.facts['reference_train_records']:.0f}"
+                f" records each, not the requested {train_size}: the adversary's pool of "
+                f"{len(pool_x)} records is too small")
     key = cache_key(pool_x, pool_y, extra_x, masks, spec.model_dump(), recipe.model_dump(),
                     n_models, seed, tag)
     manifest = f"cache/mia/references/{key}"
@@ -111,7 +156,7 @@ def train_references(
     if cached is not None:
         ctx.progress("reference_training", n_models, n_models, "reference outputs from cache")
         pool, extra = cached
-        return ReferenceLogits(pool, extra, masks, cache_hit=True)
+        return ReferenceLogits(pool, extra, masks, cache_hit=True, facts=plan.facts)
     eval_x = np.concatenate([pool_x, extra_x]) if len(extra_x) else pool_x
     seeds = reference_seeds(seed, n_models)
     ctx.progress("reference_training", 0, n_models, "training reference models")
@@ -126,7 +171,7 @@ def train_references(
     blob = st_save({"pool": np.ascontiguousarray(pool), "extra": np.ascontiguousarray(extra)})
     ref = ctx.store.put_bytes(blob, MEDIA_TENSORS)
     ctx.store.put_manifest(manifest, {"sha256": ref.sha256, "models": n_models})
-    return ReferenceLogits(pool, extra, masks, cache_hit=False)
+    return ReferenceLogits(pool, extra, masks, cache_hit=False, facts=plan.facts)
 
 
 def _load(ctx: RunContext, manifest: str) -> tuple[np.ndarray, np.ndarray] | None:

@@ -31,7 +31,7 @@ from leakrange.attacks.mia.signals import (
     require_outputs,
 )
 from leakrange.target.client import PredictOutput
-from leakrange.target.policy import AccessPolicy, shape_outputs
+from leakrange.target.policy import shape_outputs
 
 MIN_PER_CLASS = 200
 
@@ -77,9 +77,7 @@ class ShadowAttack(Attack):
             seed=ctx.seed, strategy=params.strategy,
             train_size=params.train_size, tag="shadow",
         )
-        # Shape shadow outputs like the target's API (white-box: logits).
-        policy = AccessPolicy("logits") if oracle.white_box else AccessPolicy(
-            desc.output, desc.top_k, desc.rounding)
+        policy = oracle.policy  # shadow outputs shaped like the target's (white-box: logits)
         feats, labels, classes = [], [], []
         for m in range(params.reference_models):
             ctx.check_cancelled()
@@ -95,7 +93,7 @@ class ShadowAttack(Attack):
         scores = self._classify(train_f, train_l, train_c, audit_f, ctx.audit_y, params, ctx)
         return AttackOutput(scores=scores, facts={
             "reference_models": float(params.reference_models),
-            "reference_cache_hit": float(refs.cache_hit)})
+            "reference_cache_hit": float(refs.cache_hit), **refs.facts})
 
     @staticmethod
     def _classify(
