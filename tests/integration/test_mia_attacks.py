@@ -271,3 +271,46 @@ def test_online_lira_needs_no_population_when_the_audit_fills_the_pool(
     assert res.scores.shape == (100,)
     assert res.facts["reference_pool_records"] == 100.0  # the audit records alone
     assert res.facts["reference_in_fraction"] == 0.5
+
+
+def test_run_uses_the_cores_given_and_says_how_many(adult_target, serve_target):
+    from leakrange.attacks.service import build_attack_server
+    from leakrange.common.client import open_channel
+    from leakrange.common.server import ServerOptions
+    from leakrange.v1 import attack_pb2_grpc
+
+    server = serve_target(adult_target.store, adult_target.ref)
+    audit = make_audit(adult_target, 30)
+    for cores in (1, 2):
+        aserver = build_attack_server(adult_target.store, "mia", ServerOptions(port=0),
+                                      cores=cores).start()
+        try:
+            stub = attack_pb2_grpc.AttackStub(open_channel(aserver.address))
+            res = collect(stub.Run(run_request(
+                adult_target, audit, server.address, "lira",
+                {"reference_models": 2, "epochs": 1}, seed=40 + cores, run_id=f"c{cores}")))
+        finally:
+            aserver.stop(0)
+        assert res.facts["reference_workers"] == float(cores)
+        assert res.facts["threads"] >= 1.0
+
+
+def test_reference_shards_resume_after_a_lost_shard(adult_target, serve_target, attack_server):
+    server = serve_target(adult_target.store, adult_target.ref)
+    audit = make_audit(adult_target, 30)
+    params = {"reference_models": 66, "epochs": 1, "online": False, "train_size": 100}
+    first = collect(attack_server.Run(run_request(adult_target, audit, server.address, "lira",
+                                                  params, seed=77, run_id="s1")))
+    store = adult_target.store
+    shards = sorted(n for n in store.list_manifests("cache/mia/references/") if "shard-" in n)
+    tail = [n for n in shards if n.endswith("shard-00064-00066")]
+    assert tail and any(n.endswith("shard-00000-00064") for n in shards)
+    store.delete_manifest(tail[-1])
+    again = collect(attack_server.Run(run_request(adult_target, audit, server.address, "lira",
+                                                  params, seed=77, run_id="s2")))
+    assert first.facts["reference_cache_hit"] == 0.0
+    assert again.facts["reference_cache_hit"] == 0.0
+    progress = [e.progress for e in again.events if e.HasField("progress")
+                and e.progress.phase == "reference_training"]
+    assert progress[0].done == 0 and min(p.done for p in progress[1:]) >= 64  # 64 were kept
+    np.testing.assert_allclose(again.scores, first.scores)

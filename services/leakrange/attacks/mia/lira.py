@@ -32,6 +32,7 @@ from leakrange.attacks.mia.reference_models import (
     reference_spec,
     train_references,
 )
+from leakrange.attacks.mia.reference_stats import MaskedMoments
 from leakrange.attacks.mia.signals import TargetOracle, require_outputs
 
 MIN_STD = 1e-4
@@ -55,21 +56,26 @@ class LiraParams(ReferenceParams):
 def gaussian_stats(
     phi: np.ndarray, mask: np.ndarray, fixed: bool
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Mean and std per example of ``phi`` [M, n] over models where ``mask`` [M, n] is True.
+    """Mean and std per example of ``phi`` [M, n] over models where ``mask`` [M, n] is True."""
+    moments = MaskedMoments.zeros(phi.shape[1])
+    moments.add(phi, mask)
+    return gaussian_from_moments(moments, fixed)
+
+
+def gaussian_from_moments(
+    moments: MaskedMoments, fixed: bool
+) -> tuple[np.ndarray, np.ndarray]:
+    """Mean and std per example from accumulated moments.
 
     ``fixed``: one std for all examples, sqrt of the mean per-example variance (not the spread
     of the values pooled across examples, which the paper's released code uses).
     """
-    count = mask.sum(axis=0)
-    safe = np.maximum(count, 1)
-    mean = np.where(mask, phi, 0.0).sum(axis=0) / safe
-    sq = np.where(mask, (phi - mean) ** 2, 0.0).sum(axis=0)
-    var = sq / np.maximum(count - 1, 1)
-    usable = count >= 2
+    var = moments.variance()
+    usable = moments.count >= 2
     global_var = float(var[usable].mean()) if usable.any() else 0.0
     # Fixed variance for all examples, or as the fallback where an example has < 2 models.
     var = np.full_like(var, global_var) if fixed else np.where(usable, var, global_var)
-    return mean, np.maximum(np.sqrt(var), MIN_STD)
+    return moments.mean, np.maximum(np.sqrt(var), MIN_STD)
 
 
 def lira_scores(
@@ -77,10 +83,21 @@ def lira_scores(
     online: bool, fixed_variance: bool,
 ) -> np.ndarray:
     """Scores (higher = member) from target phi [n], reference phi [M, n], IN mask [M, n]."""
-    mu_out, sd_out = gaussian_stats(ref_phi, ~in_mask, fixed_variance)
+    m_in, m_out = MaskedMoments.zeros(len(target_phi)), MaskedMoments.zeros(len(target_phi))
+    m_in.add(ref_phi, in_mask)
+    m_out.add(ref_phi, ~in_mask)
+    return scores_from_moments(target_phi, m_in, m_out, online=online,
+                               fixed_variance=fixed_variance)
+
+
+def scores_from_moments(
+    target_phi: np.ndarray, m_in: MaskedMoments, m_out: MaskedMoments, *,
+    online: bool, fixed_variance: bool,
+) -> np.ndarray:
+    mu_out, sd_out = gaussian_from_moments(m_out, fixed_variance)
     if not online:
         return norm.logcdf(target_phi, loc=mu_out, scale=sd_out)
-    mu_in, sd_in = gaussian_stats(ref_phi, in_mask, fixed_variance)
+    mu_in, sd_in = gaussian_from_moments(m_in, fixed_variance)
     return norm.logpdf(target_phi, mu_in, sd_in) - norm.logpdf(target_phi, mu_out, sd_out)
 
 
@@ -126,21 +143,29 @@ class LiraAttack(Attack):
             train_size=params.train_size, online=params.online,
             tag=f"lira-aug{params.augmentations}",
         )
-        n = len(audit_x)
-        if params.online:
-            in_mask = refs.masks[:, n_pop:]
-            ref_views = [refs.pool[:, n_pop:], *np.split(refs.extra, len(views) - 1, axis=1)] \
-                if len(views) > 1 else [refs.pool[:, n_pop:]]
-        else:
-            in_mask = np.zeros((params.reference_models, n), dtype=bool)
-            ref_views = np.split(refs.extra, len(views), axis=1)
+        n, n_views = len(audit_x), len(views)
+        in_mask = refs.masks[:, n_pop:] if params.online else \
+            np.zeros((params.reference_models, n), dtype=bool)
+        moments = [(MaskedMoments.zeros(n), MaskedMoments.zeros(n)) for _ in views]
+        for shard in refs.shards():  # one shard in memory at a time
+            ctx.check_cancelled()
+            if params.online:
+                shard_views = [shard.pool[:, n_pop:]]
+                if n_views > 1:
+                    shard_views += np.split(shard.extra, n_views - 1, axis=1)
+            else:
+                shard_views = np.split(shard.extra, n_views, axis=1)
+            mask = in_mask[shard.start:shard.stop]
+            for (m_in, m_out), logits in zip(moments, shard_views, strict=True):
+                phi = oracle.reference_signals(logits, audit_y).phi
+                m_in.add(phi, mask)
+                m_out.add(phi, ~mask)
         scores = np.zeros(n)
-        for view, ref_logits in zip(views, ref_views, strict=True):
+        for view, (m_in, m_out) in zip(views, moments, strict=True):
             ctx.check_cancelled()
             target_phi = oracle.signals(view, audit_y).phi
-            ref_phi = oracle.reference_signals(ref_logits, audit_y).phi
-            scores += lira_scores(target_phi, ref_phi, in_mask, online=params.online,
-                                  fixed_variance=params.fixed_variance)
+            scores += scores_from_moments(target_phi, m_in, m_out, online=params.online,
+                                          fixed_variance=params.fixed_variance)
         ctx.progress("scoring", n, n, "records scored")
         return AttackOutput(
             scores=scores / len(views),

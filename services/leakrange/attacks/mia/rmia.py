@@ -26,6 +26,7 @@ from leakrange.attacks.mia.reference_models import (
     reference_spec,
     train_references,
 )
+from leakrange.attacks.mia.reference_stats import RunningMean
 from leakrange.attacks.mia.signals import (
     TargetOracle,
     break_ties,
@@ -103,9 +104,12 @@ class RmiaAttack(Attack):
                 strategy=params.strategy, online=True,
                 train_size=params.train_size, tag="rmia-online",
             )
-            p = oracle.reference_signals(refs.pool, pool_y).prob  # [M, n_pool]
-            ref_px = p[:, n_train:n_train + n_a].mean(axis=0)
-            ref_pz = p[:, n_train + n_a:].mean(axis=0)
+            mean_p = RunningMean.zeros(len(pool_y) - n_train)
+            for shard in refs.shards():  # one shard in memory at a time
+                ctx.check_cancelled()
+                mean_p.add(oracle.reference_signals(shard.pool[:, n_train:],
+                                                    pool_y[n_train:]).prob)
+            ref_px, ref_pz = mean_p.mean()[:n_a], mean_p.mean()[n_a:]
         else:
             refs = train_references(
                 ctx, n_models=params.reference_models, pool_x=pop_x[train_idx],
@@ -113,9 +117,13 @@ class RmiaAttack(Attack):
                 recipe=recipe, seed=ctx.seed, strategy=params.strategy,
                 train_size=params.train_size, tag="rmia-offline",
             )
-            p = oracle.reference_signals(refs.extra, np.concatenate([audit_y, z_y])).prob
-            ref_px = offline_correction(p[:, :n_a].mean(axis=0), params.offline_a)
-            ref_pz = offline_correction(p[:, n_a:].mean(axis=0), params.offline_a)
+            xz_y = np.concatenate([audit_y, z_y])
+            mean_p = RunningMean.zeros(len(xz_y))
+            for shard in refs.shards():
+                ctx.check_cancelled()
+                mean_p.add(oracle.reference_signals(shard.extra, xz_y).prob)
+            ref_px = offline_correction(mean_p.mean()[:n_a], params.offline_a)
+            ref_pz = offline_correction(mean_p.mean()[n_a:], params.offline_a)
         target_pz = oracle.signals(z_x, z_y, "querying_population").prob
         target_px = oracle.signals(audit_x, audit_y).prob
         scores = rmia_scores(target_px, ref_px, target_pz, ref_pz, params.gamma)

@@ -71,12 +71,13 @@ class ShadowAttack(Attack):
         require_outputs(desc, self.supported_outputs, self.name)
         oracle.ensure_budget(len(ctx.audit_x), self.name)
         spec = reference_spec(ctx, desc.input_shape, desc.num_classes)
-        refs = train_references(
+        pool_refs = train_references(
             ctx, n_models=params.reference_models, pool_x=pop_x, pool_y=pop_y,
             extra_x=pop_x[:0], spec=spec, recipe=reference_recipe(ctx, params.epochs),
             seed=ctx.seed, strategy=params.strategy,
             train_size=params.train_size, tag="shadow",
         )
+        refs = pool_refs.load_all()  # at most 256 shadow models
         policy = oracle.policy  # shadow outputs shaped like the target's (white-box: logits)
         feats, labels, classes = [], [], []
         for m in range(params.reference_models):
