@@ -229,3 +229,88 @@ def test_two_runs_in_one_process_do_not_interfere(adult_target, serve_target, at
     np.testing.assert_array_equal(results["p0"], results["p2"])
     np.testing.assert_array_equal(results["p1"], results["p3"])
     assert not np.array_equal(results["p0"], results["p1"])
+
+
+def test_online_rmia_trains_every_audit_record_into_half_of_the_references(
+        adult_target, serve_target, attack_server):
+    server = serve_target(adult_target.store, adult_target.ref)
+    audit = make_audit(adult_target, 40)
+    res = collect(attack_server.Run(run_request(
+        adult_target, audit, server.address, "rmia",
+        {"reference_models": 4, "epochs": 2, "online": True, "train_size": 100,
+         "z_samples": 20}, run_id="rmia-online-half")))
+    assert res.facts["reference_in_fraction"] == 0.5
+    # Pool cut to about twice train_size (80 audit + 20 z + 100 population rows).
+    assert res.facts["reference_pool_records"] == 200.0
+    assert res.facts["reference_train_records"] == 100.0
+
+
+def test_offline_references_that_shrink_say_so(adult_target, serve_target, attack_server):
+    server = serve_target(adult_target.store, adult_target.ref)
+    audit = make_audit(adult_target, 20)
+    res = collect(attack_server.Run(run_request(
+        adult_target, audit, server.address, "rmia",
+        {"reference_models": 2, "epochs": 1, "train_size": 2500}, run_id="rmia-shrunk")))
+    # 1,000 population rows, 500 held out as z-samples: at most 500 per model, not 2,500.
+    assert res.facts["reference_train_size_requested"] == 2500.0
+    assert res.facts["reference_train_records"] <= 500.0
+    assert res.facts["reference_train_shortfall"] >= 2000.0
+    logs = [e.log.message for e in res.events if e.HasField("log")]
+    assert any("not the requested 2500" in m for m in logs), logs
+
+
+def test_online_lira_needs_no_population_when_the_audit_fills_the_pool(
+        adult_target, serve_target, attack_server):
+    server = serve_target(adult_target.store, adult_target.ref)
+    audit = make_audit(adult_target, 50)
+    request = run_request(adult_target, audit, server.address, "lira",
+                          {"reference_models": 2, "epochs": 1, "train_size": 50},
+                          run_id="lira-no-pop")
+    request.data.ClearField("population")
+    res = collect(attack_server.Run(request))
+    assert res.scores.shape == (100,)
+    assert res.facts["reference_pool_records"] == 100.0  # the audit records alone
+    assert res.facts["reference_in_fraction"] == 0.5
+
+
+def test_run_uses_the_cores_given_and_says_how_many(adult_target, serve_target):
+    from leakrange.attacks.service import build_attack_server
+    from leakrange.common.client import open_channel
+    from leakrange.common.server import ServerOptions
+    from leakrange.v1 import attack_pb2_grpc
+
+    server = serve_target(adult_target.store, adult_target.ref)
+    audit = make_audit(adult_target, 30)
+    for cores in (1, 2):
+        aserver = build_attack_server(adult_target.store, "mia", ServerOptions(port=0),
+                                      cores=cores).start()
+        try:
+            stub = attack_pb2_grpc.AttackStub(open_channel(aserver.address))
+            res = collect(stub.Run(run_request(
+                adult_target, audit, server.address, "lira",
+                {"reference_models": 2, "epochs": 1}, seed=40 + cores, run_id=f"c{cores}")))
+        finally:
+            aserver.stop(0)
+        assert res.facts["reference_workers"] == float(cores)
+        assert res.facts["threads"] >= 1.0
+
+
+def test_reference_shards_resume_after_a_lost_shard(adult_target, serve_target, attack_server):
+    server = serve_target(adult_target.store, adult_target.ref)
+    audit = make_audit(adult_target, 30)
+    params = {"reference_models": 66, "epochs": 1, "online": False, "train_size": 100}
+    first = collect(attack_server.Run(run_request(adult_target, audit, server.address, "lira",
+                                                  params, seed=77, run_id="s1")))
+    store = adult_target.store
+    shards = sorted(n for n in store.list_manifests("cache/mia/references/") if "shard-" in n)
+    tail = [n for n in shards if n.endswith("shard-00064-00066")]
+    assert tail and any(n.endswith("shard-00000-00064") for n in shards)
+    store.delete_manifest(tail[-1])
+    again = collect(attack_server.Run(run_request(adult_target, audit, server.address, "lira",
+                                                  params, seed=77, run_id="s2")))
+    assert first.facts["reference_cache_hit"] == 0.0
+    assert again.facts["reference_cache_hit"] == 0.0
+    progress = [e.progress for e in again.events if e.HasField("progress")
+                and e.progress.phase == "reference_training"]
+    assert progress[0].done == 0 and min(p.done for p in progress[1:]) >= 64  # 64 were kept
+    np.testing.assert_allclose(again.scores, first.scores)

@@ -22,8 +22,9 @@ parent and shared through a temporary folder store; each child gets its own atta
 reference outputs are ever reused from a cache. ``seconds`` is the wall time of the Run call
 (reference training + target queries + scoring); ``peak_rss_mb`` the child's own peak RSS.
 
-Full run: loss, population, rmia_offline_1/4, lira_online_8/16 and lira_offline_8/16 on both
-targets, plus ``reference_training.measure`` (16 and 64 Adult MLPs, 10 epochs). ``--quick``
+Full run: loss, population, rmia_offline_1/4, lira_online_8/16/64 and lira_offline_8/16/64 on
+both targets, plus ``reference_training.measure`` (16/64/256 Adult MLPs and 16/64 MNIST CNNs,
+10 epochs). ``--attacks lira_online_1024_1epoch --targets adult_mlp``: the memory check. ``--quick``
 (under 5 minutes on 2 cores): MNIST trained 5 epochs (references too: the recipe is known);
 loss, population, rmia_offline_1 and lira_online_2 per target; reference training 1 epoch.
 Progress lines go to stdout as each attack finishes, so a run cut short still shows its numbers.
@@ -33,8 +34,8 @@ Prints one JSON object on its last line:
     {"targets": {"adult_mlp": {ATTACK: {"auc", "tpr_at_1pct_fpr", "tpr_at_0_1pct_fpr",
                                         "seconds", "peak_rss_mb", "references", ...}},
                  "mnist_cnn": {...}},
-     "reference_training": {"adult_mlp_16": {"batched_s", "sequential_s", "ratio", ...},
-                            "adult_mlp_64": {...}},
+     "reference_training": {"adult_mlp_16": {"sequential_s", "chosen_s", "speedup",
+                                             "achieved_fraction", ...}, ..., "mnist_cnn_64"},
      "config": {...}}
 """
 
@@ -42,6 +43,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import resource
 import subprocess
 import sys
 import tempfile
@@ -99,6 +101,8 @@ FULL_CASES: dict[str, AttackCase] = {
     "lira_online_16": case("lira", 16, online=True),
     "lira_offline_8": case("lira", 8),
     "lira_offline_16": case("lira", 16),
+    "lira_online_64": case("lira", 64, online=True),
+    "lira_offline_64": case("lira", 64),
 }
 QUICK_CASES: dict[str, tuple[str, ...]] = {
     "adult_mlp": ("loss", "population", "rmia_offline_1", "lira_online_2"),
@@ -106,7 +110,9 @@ QUICK_CASES: dict[str, tuple[str, ...]] = {
 }
 EXTRA_CASES: dict[str, AttackCase] = {
     "lira_online_2": case("lira", 2, online=True),
-    "lira_online_64": case("lira", 64, online=True),  # memory check: 64 references
+    # Memory check: 1,024 references for 1 epoch (peak RSS flat in the number of references).
+    "lira_online_1024_1epoch": AttackCase("lira", {"reference_models": 1024, "online": True,
+                                                   "epochs": 1}, 1024, "online"),
 }
 
 
@@ -170,6 +176,7 @@ def train_target(target: BenchTarget, store: FolderStore) -> dict[str, Any]:
 
 
 def run_child(target: str, key: str, workdir: Path, quick: bool, threads: int) -> dict[str, Any]:
+    """``threads``: the cores the attack service is given (its reference workers use them)."""
     cmd = [sys.executable, str(Path(__file__).resolve()), "--one", target, key,
            "--workdir", str(workdir), "--threads", str(threads), *(["--quick"] if quick else [])]
     proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
@@ -201,12 +208,14 @@ def run_all(args: argparse.Namespace) -> dict[str, Any]:
             results["targets"][name] = out
     if not args.skip_reference_training:
         epochs = 1 if args.quick else 10
-        for n in (16, 64):
-            results["reference_training"][f"adult_mlp_{n}"] = measure_reference_training(n, epochs)
-            print(f"reference training {n}: {results['reference_training'][f'adult_mlp_{n}']}",
-                  flush=True)
+        runs = [("mlp", 16), ("mlp", 64), ("mlp", 256), ("cnn", 16), ("cnn", 64)]
+        for kind, n in runs[:2] + runs[3:4] if args.quick else runs:
+            key = f"{'adult_mlp' if kind == 'mlp' else 'mnist_cnn'}_{n}"
+            results["reference_training"][key] = measure_reference_training(
+                kind, n, epochs, cores=args.threads)
+            print(f"reference training {key}: {results['reference_training'][key]}", flush=True)
     results["config"] = {
-        "quick": args.quick, "torch_threads": args.threads,
+        "quick": args.quick, "cores": args.threads,
         "target_train_seconds": {k: v["train_seconds"] for k, v in trained.items()},
         "mnist_epochs": 5 if args.quick else 30,
         "attacks": {k: {"attack": c.attack, "params": c.params, "population": c.population}
@@ -218,7 +227,8 @@ def run_all(args: argparse.Namespace) -> dict[str, Any]:
 
 # -- child -------------------------------------------------------------------------------------
 
-def run_one(target_name: str, key: str, workdir: Path, quick: bool) -> dict[str, Any]:
+def run_one(target_name: str, key: str, workdir: Path, quick: bool,
+            cores: int) -> dict[str, Any]:
     target = bench_target(target_name, quick)
     info = json.loads((workdir / f"{target_name}.json").read_text())
     spec = attack_case(key)
@@ -233,7 +243,7 @@ def run_one(target_name: str, key: str, workdir: Path, quick: bool) -> dict[str,
     target_server = build_target_server(
         range_store, TargetSettings(info["model_ref"], AccessPolicy()), options
     ).start()
-    attack_server = build_attack_server(attack_store, "mia", options).start()
+    attack_server = build_attack_server(attack_store, "mia", options, cores=cores).start()
     try:
         request_data = attack_pb2.AdversaryData(
             dataset=data.name, model_spec_json=info["spec_json"], recipe_json=info["recipe_json"]
@@ -272,6 +282,10 @@ def run_one(target_name: str, key: str, workdir: Path, quick: bool) -> dict[str,
         "tpr_at_0_1pct_fpr": round(metrics.tpr_at_fpr["0.1%"].value, 4),
         "seconds": round(seconds, 2),
         "peak_rss_mb": peak_rss_mb(),
+        "worker_peak_rss_mb": round(
+            resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024.0, 1),
+        "threads": facts.get("threads", 0.0),
+        "reference_workers": facts.get("reference_workers", 0.0),
         "references": spec.references,
         "rss_before_run_mb": rss_before,
         "queries": int(facts.get("queries", 0)),
@@ -286,7 +300,8 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true",
                         help="MNIST 5 epochs, fewer attacks and reference models (< 5 min)")
     parser.add_argument("--threads", type=int, default=1,
-                        help="torch CPU threads per process (default 1: the machine is shared)")
+                        help="cores given to the attack service (its reference-training "
+                             "workers, one thread each); default 1: the machine is shared")
     parser.add_argument("--targets", nargs="*", choices=TARGET_NAMES, help="subset of targets")
     parser.add_argument("--attacks", nargs="*",
                         help="subset of attack keys, e.g. loss lira_online_8")
@@ -296,9 +311,9 @@ def main() -> None:
                         help="(internal) run one attack in this process and print its JSON")
     parser.add_argument("--workdir", type=Path, help="(internal) the parent's temporary folder")
     args = parser.parse_args()
-    torch.set_num_threads(args.threads)
+    torch.set_num_threads(1)  # one thread per process; more cores = more worker processes
     if args.one:
-        print_json(run_one(args.one[0], args.one[1], args.workdir, args.quick))
+        print_json(run_one(args.one[0], args.one[1], args.workdir, args.quick, args.threads))
         return
     print_json(run_all(args))
 

@@ -1,13 +1,17 @@
-"""Benchmark: batched (vmap) vs sequential training of MLP reference models on Adult.
+"""Benchmark: reference-model training, one process one model at a time vs the chosen strategy.
 
-Adult (one-hot + standardised), a 10,000-row pool, each model an MLP in-64-64-2 trained with
-Adam (lr 1e-3, batch 128) on its own random half of the pool; every model's logits on the whole
-pool are kept (what LiRA needs). Prints one JSON object on the last line:
+Adult MLPs (in-64-64-2, Adam lr 1e-3, batch 128, a 10,000-row pool) and mnist5k CNNs
+(conv16-conv32-fc10, batch 64, the 5,000-image pool); each model trains on its own random half
+of the pool and its logits on the whole pool are kept (what LiRA needs). ``sequential`` = one
+process, one torch thread, one model after another (the old behaviour); ``chosen`` = what
+``auto`` picks (kernel per model family and device, worker processes per core on CPU).
+``matmul_gflops`` is the machine's float32 matmul throughput measured in the same run with the
+same cores (1024x1024 products in ``cores`` processes' worth of threads), and
+``achieved_fraction`` the training's estimated FLOP rate (6 x parameters x samples seen, i.e.
+forward + backward, for the MLP; convolutions counted the same way from their MAC counts) over it.
 
-    {"adult_mlp_16": {"batched_s", "sequential_s", "ratio", ...}, "adult_mlp_64": {...}}
-
-``ratio`` = sequential_s / batched_s (higher is better for batching). Other benchmarks import
-``measure``: ``sys.path.insert(0, "tools/bench"); from reference_training import measure``.
+Prints one JSON object on the last line: {"adult_mlp_16": {...}, ..., "mnist_cnn_64": {...}}.
+Other benchmarks import ``measure``.
 """
 
 from __future__ import annotations
@@ -20,72 +24,110 @@ import numpy as np
 import torch
 
 from leakrange.datasets import load_dataset
-from leakrange.models import TrainRecipe, pick_device, train_reference_logits, zoo_spec
+from leakrange.models import TrainRecipe, build_model, pick_device, train_reference_logits, zoo_spec
+from leakrange.models.batched_trainer import resolve_strategy, resolve_workers
+from leakrange.models.cpu_budget import available_cores
+from leakrange.models.reference_workers import warm_up_workers
 
-POOL_SIZE = 10_000
+POOL = {"mlp": ("adult", 10_000, 128), "cnn": ("mnist5k", 5_000, 64)}
 
 
-def measure(n_models: int, epochs: int, device: torch.device | None = None) -> dict[str, float]:
-    """Train ``n_models`` reference MLPs both ways; wall-clock seconds and their ratio."""
+def matmul_gflops(cores: int, seconds: float = 1.0) -> float:
+    """float32 GFLOP/s of 1024x1024 matmuls with ``cores`` threads."""
+    old = torch.get_num_threads()
+    torch.set_num_threads(cores)
+    a, b = torch.randn(1024, 1024), torch.randn(1024, 1024)
+    a @ b
+    calls, start = 0, time.perf_counter()
+    while time.perf_counter() - start < seconds:
+        a @ b
+        calls += 1
+    torch.set_num_threads(old)
+    return 2 * 1024**3 * calls / (time.perf_counter() - start) / 1e9
+
+
+def _macs_per_sample(kind: str, spec_model: torch.nn.Module, input_shape: tuple[int, ...]) -> float:
+    if kind == "mlp":
+        return float(sum(p.numel() for p in spec_model.parameters()))
+    macs = 0.0
+    hooks = []
+
+    def conv_hook(mod: torch.nn.Module, _inp: object, out: torch.Tensor) -> None:
+        nonlocal macs
+        if isinstance(mod, torch.nn.Conv2d):
+            macs += out[0].numel() * mod.in_channels * mod.kernel_size[0] * mod.kernel_size[1]
+        elif isinstance(mod, torch.nn.Linear):
+            macs += mod.in_features * mod.out_features
+
+    for mod in spec_model.modules():
+        hooks.append(mod.register_forward_hook(conv_hook))
+    spec_model(torch.zeros(1, *input_shape))
+    for h in hooks:
+        h.remove()
+    return macs
+
+
+def measure(kind: str, n_models: int, epochs: int, cores: int | None = None,
+            device: torch.device | None = None) -> dict[str, float | str]:
     dev = device or pick_device()
-    adult = load_dataset("adult")
+    cores = cores or available_cores()
+    name, size, batch = POOL[kind]
+    data = load_dataset(name)
     rng = np.random.default_rng(0)
-    pool = rng.permutation(len(adult))[:POOL_SIZE]
-    x, y = adult.x[pool], adult.y[pool]
-    masks = np.zeros((n_models, POOL_SIZE), dtype=bool)
-    for m in range(n_models):
-        masks[m, rng.permutation(POOL_SIZE)[: POOL_SIZE // 2]] = True
-    spec = zoo_spec("mlp", adult.input_shape, adult.num_classes)
-    recipe = TrainRecipe(optimizer="adam", lr=1e-3, batch_size=128, epochs=epochs)
-    seeds = list(range(n_models))
-
+    rows = rng.permutation(len(data.y))[:size]
+    x, y = data.x[rows], data.y[rows]
+    masks = np.stack([rng.permutation(size) < size // 2 for _ in range(n_models)])
+    spec = zoo_spec(kind, data.input_shape, data.num_classes)
+    recipe = TrainRecipe(optimizer="adam", lr=1e-3, batch_size=batch, epochs=epochs)
+    kernel = resolve_strategy(spec, "auto", dev)
+    workers = resolve_workers(dev, cores, n_models)
+    if workers > 1:
+        warm_up_workers()
+    warm = TrainRecipe(epochs=1, batch_size=batch)
     timings: dict[str, float] = {}
     logits: dict[str, np.ndarray] = {}
-    for strategy in ("batched", "sequential"):
-        # Warm-up (first-call allocations and kernel selection) outside the timed run.
-        warm = TrainRecipe(optimizer="adam", lr=1e-3, batch_size=128, epochs=1)
-        train_reference_logits(
-            spec, warm, x[:256], y[:256], np.ones((2, 256), dtype=bool), x[:8], seeds=[0, 1],
-            strategy=strategy, device=dev,
-        )  # fmt: skip
-        _sync(dev)
+    for label, strat, w in (("sequential", "sequential", 1), ("chosen", kernel, workers)):
+        old = torch.get_num_threads()
+        torch.set_num_threads(1 if label == "sequential" else old)
+        train_reference_logits(spec, warm, x[:256], y[:256], np.ones((2, 256), dtype=bool),
+                               x[:8], seeds=[0, 1], strategy=strat, device=dev, workers=w)
         start = time.perf_counter()
-        logits[strategy] = train_reference_logits(
-            spec, recipe, x, y, masks, x, seeds=seeds, strategy=strategy, device=dev
-        )
-        _sync(dev)
-        timings[strategy] = time.perf_counter() - start
+        logits[label] = train_reference_logits(spec, recipe, x, y, masks, x,
+                                               seeds=list(range(n_models)), strategy=strat,
+                                               device=dev, workers=w)
+        if dev.type == "cuda":
+            torch.cuda.synchronize(dev)
+        timings[label] = time.perf_counter() - start
+        torch.set_num_threads(old)
+    macs = _macs_per_sample(kind, build_model(spec), tuple(spec.input_shape))
+    flops = 6.0 * macs * (size // 2) * epochs * n_models
+    peak = matmul_gflops(cores) if dev.type == "cpu" else float("nan")
     return {
-        "batched_s": round(timings["batched"], 3),
-        "sequential_s": round(timings["sequential"], 3),
-        "ratio": round(timings["sequential"] / timings["batched"], 2),
-        "models": n_models,
-        "epochs": epochs,
-        "records_per_model": POOL_SIZE // 2,
-        "max_abs_logit_diff": float(np.abs(logits["batched"] - logits["sequential"]).max()),
-        "device": str(dev),
+        "models": n_models, "epochs": epochs, "cores": cores, "device": str(dev),
+        "kernel": kernel, "workers": workers,
+        "sequential_s": round(timings["sequential"], 2), "chosen_s": round(timings["chosen"], 2),
+        "speedup": round(timings["sequential"] / timings["chosen"], 2),
+        "sequential_models_per_s": round(n_models / timings["sequential"], 3),
+        "chosen_models_per_s": round(n_models / timings["chosen"], 3),
+        "matmul_gflops": round(peak, 1),
+        "achieved_fraction": round(flops / timings["chosen"] / 1e9 / peak, 4),
+        "max_abs_logit_diff": float(np.abs(logits["chosen"] - logits["sequential"]).max()),
     }
-
-
-def _sync(device: torch.device) -> None:
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="2 epochs instead of 10")
-    parser.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: default)")
+    parser.add_argument("--epochs", type=int, default=10)
+    parser.add_argument("--cores", type=int, default=0, help="0: what this process is given")
+    parser.add_argument("--mlps", type=int, nargs="*", default=[16, 64, 256])
+    parser.add_argument("--cnns", type=int, nargs="*", default=[16, 64])
     args = parser.parse_args()
-    if args.threads > 0:
-        torch.set_num_threads(args.threads)
-    epochs = 2 if args.quick else 10
-    results = {f"adult_mlp_{n}": measure(n, epochs) for n in (16, 64)}
-    for name, result in results.items():
-        print(
-            f"{name}: batched {result['batched_s']} s, sequential {result['sequential_s']} s, "
-            f"ratio {result['ratio']}"
-        )
+    results: dict[str, object] = {}
+    for kind, counts in (("mlp", args.mlps), ("cnn", args.cnns)):
+        for n in counts:
+            key = f"{'adult_mlp' if kind == 'mlp' else 'mnist_cnn'}_{n}"
+            results[key] = measure(kind, n, args.epochs, args.cores or None)
+            print(f"{key}: {json.dumps(results[key])}", flush=True)
     print(json.dumps(results))
 
 

@@ -34,6 +34,8 @@ class RunContext:
     model_spec_json: str = ""
     recipe_json: str = ""
     seed: int = 0
+    # CPU cores the run may use (the attack service's share of the machine or pod).
+    cores: int = 1
     progress: ProgressFn = lambda phase, done, total, message: None
     log: LogFn = lambda message: None
     cancel_event: threading.Event = field(default_factory=threading.Event)

@@ -45,8 +45,10 @@ class AttackMetrics:
 
 class AttackServicer(attack_pb2_grpc.AttackServicer):
     def __init__(
-        self, registry: AttackRegistry, store: ArtifactStore, metrics: AttackMetrics
+        self, registry: AttackRegistry, store: ArtifactStore, metrics: AttackMetrics,
+        cores: int = 1,
     ) -> None:
+        self._cores = max(1, cores)
         self._registry = registry
         self._store = store
         self._metrics = metrics
@@ -100,7 +102,7 @@ class AttackServicer(attack_pb2_grpc.AttackServicer):
             run_id=run_id, target=target, store=self._store, threat_model=threat,
             audit_x=audit_x, audit_y=audit_y, population_x=pop_x, population_y=pop_y,
             dataset=request.data.dataset, model_spec_json=request.data.model_spec_json,
-            recipe_json=request.data.recipe_json, seed=request.seed,
+            recipe_json=request.data.recipe_json, seed=request.seed, cores=self._cores,
             progress=lambda phase, done, total, msg: events.put(attack_pb2.RunEvent(
                 progress=common_pb2.ProgressEvent(phase=phase, done=done, total=total,
                                                   message=msg))),

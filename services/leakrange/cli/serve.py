@@ -118,6 +118,10 @@ def serve_attack(
     max_message_bytes: MaxMessage = DEFAULT_MAX_MESSAGE,
     grace_seconds: Grace = 10.0,
     log_level: LogLevel = "INFO",
+    cores: Annotated[int | None, typer.Option(
+        "--cores", envvar="LEAKRANGE_CORES", min=1,
+        help="CPU cores attacks may use (default: the process's affinity, capped by its "
+             "cgroup CPU quota)")] = None,
 ) -> None:
     """Serve one attack family (ListAttacks / Run / Cancel)."""
     from leakrange.attacks.service import build_attack_server
@@ -126,7 +130,7 @@ def serve_attack(
     try:
         options = server_options(host, port, metrics_port, token, client_tokens,
                                  max_message_bytes, grace_seconds)
-        server = build_attack_server(open_store(store), family, options).start()
+        server = build_attack_server(open_store(store), family, options, cores).start()
     except RangeError as err:
         _fail(err, EXIT_USAGE)
     _serve_until_signalled(server)

@@ -14,14 +14,16 @@ Two strategies with the same per-model recipe, initialisation (seed) and batch o
 
 ``auto`` picks ``batched`` for logreg/mlp everywhere, and for cnn on CUDA; ``sequential`` for
 cnn on CPU. Measured (tools/bench, 2026-11): vmapped CNNs were slower than a loop on a 2-core
-CPU (0.8x) but 4.5x (16 models) to 19x (64) faster on an H200. Models are discarded after their
-logits are taken.
+CPU (0.8x) but 4.5x (16 models) to 19x (64) faster on an H200. On CPU either kernel can run in
+worker processes (``workers`` > 1, one torch thread each, ``reference_workers``), which is how
+the cores are filled (``resolve_workers``). Models are discarded after their logits are taken,
+and logits leave range by range (``iter_reference_logits``) so callers can stream them.
 """
 
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Literal
 
 import numpy as np
@@ -38,14 +40,17 @@ from leakrange.models.trainer import (
     ProgressFn,
     StopFn,
     check_stop,
+    fit_model,
     input_tensor,
     make_optimizer,
-    predict_logits,
-    train_model,
+    predict_tensor_logits,
     training_tensors,
 )
 
 Strategy = Literal["auto", "batched", "sequential"]
+Kernel = Literal["batched", "sequential"]
+ChunkLogits = tuple[int, int, np.ndarray]
+"""(first model, one past the last model, their logits ``[stop - start, n_eval, C]``)."""
 
 _EVAL_CELLS = 1 << 16
 """Models x eval rows per vmapped prediction step (bounds activation memory)."""
@@ -53,8 +58,8 @@ _EVAL_CELLS = 1 << 16
 
 def resolve_strategy(
     spec: ModelSpec, strategy: Strategy, device: torch.device | None = None
-) -> Literal["batched", "sequential"]:
-    """The strategy ``auto`` stands for on ``device`` (CPU when not given)."""
+) -> Kernel:
+    """The kernel ``auto`` stands for on ``device`` (CPU when not given)."""
     if strategy == "auto":
         on_cuda = device is not None and device.type == "cuda"
         return "batched" if spec.kind in ("logreg", "mlp") or on_cuda else "sequential"
@@ -63,27 +68,31 @@ def resolve_strategy(
     return strategy
 
 
-def train_reference_logits(
-    spec: ModelSpec,
-    recipe: TrainRecipe,
-    x: np.ndarray,
-    y: np.ndarray,
-    train_masks: np.ndarray,
-    eval_x: np.ndarray,
-    *,
-    seeds: Sequence[int],
-    strategy: Strategy = "auto",
-    chunk_size: int = 64,
-    device: torch.device | None = None,
-    progress: ProgressFn | None = None,
-    should_stop: StopFn | None = None,
-) -> np.ndarray:
-    """Logits ``[M, len(eval_x), num_classes]`` (float32) of M models, model m trained on
-    ``x[train_masks[m]]`` with ``recipe`` and seed ``seeds[m]``.
+def resolve_workers(device: torch.device, cores: int, n_models: int) -> int:
+    """Worker processes (one torch thread each) for ``n_models`` on ``device`` with ``cores``.
 
-    ``progress(models_done, M)`` after each finished model (sequential) or chunk (batched);
-    ``should_stop`` is checked before every optimiser step and raises ``Cancelled``.
+    CUDA: one (the GPU batches the models). CPU: one per core, at most one per model, each
+    with one torch thread, for every model family. Measured on the 2-core dev machine
+    (2026-12, 16 Adult MLPs x 3 epochs, warm fork server, wall s, 2 rounds, machine shared with
+    other jobs at load 2-9): batched kernel 1 process x 1 thread 0.85/0.91, 2 workers 1.51/1.61,
+    1 process x 2 threads 6.79/5.63; sequential kernel 1x1 1.56/1.92, 2 workers 2.40/2.44, 1x2
+    47/122. Two intra-op threads collapse as soon as the cores are shared (spinning OpenMP
+    threads), one-thread workers degrade gracefully, so workers are how the cores are used; the
+    loaded machine could not show their gain over one process (no free core), which
+    tools/bench/reference_training.py measures on a quiet machine (``workers_vs_one``).
     """
+    if device.type == "cuda" or cores <= 1:
+        return 1
+    return max(1, min(cores, n_models))
+
+
+def model_ranges(n_models: int, chunk_size: int) -> list[tuple[int, int]]:
+    return [(a, min(a + chunk_size, n_models)) for a in range(0, n_models, chunk_size)]
+
+
+def check_inputs(
+    x: np.ndarray, train_masks: np.ndarray, seeds: Sequence[int], chunk_size: int
+) -> np.ndarray:
     masks = np.asarray(train_masks)
     if masks.ndim != 2 or masks.dtype != np.bool_:
         raise InvalidArgument("train_masks", "must be a 2-D boolean array [models, records]")
@@ -98,45 +107,119 @@ def train_reference_logits(
         raise InvalidArgument("seeds", "needs one seed per model")
     if chunk_size < 1:
         raise InvalidArgument("chunk_size", "must be at least 1")
+    return masks
+
+
+def train_reference_logits(
+    spec: ModelSpec,
+    recipe: TrainRecipe,
+    x: np.ndarray,
+    y: np.ndarray,
+    train_masks: np.ndarray,
+    eval_x: np.ndarray,
+    *,
+    seeds: Sequence[int],
+    strategy: Strategy = "auto",
+    chunk_size: int = 64,
+    device: torch.device | None = None,
+    workers: int = 1,
+    progress: ProgressFn | None = None,
+    should_stop: StopFn | None = None,
+) -> np.ndarray:
+    """Logits ``[M, len(eval_x), num_classes]`` (float32) of M models, model m trained on
+    ``x[train_masks[m]]`` with ``recipe`` and seed ``seeds[m]`` (all chunks of
+    ``iter_reference_logits`` put together: for callers that keep every model's logits).
+    """
+    parts = [logits for _, _, logits in iter_reference_logits(
+        spec, recipe, x, y, train_masks, eval_x, seeds=seeds, strategy=strategy,
+        chunk_size=chunk_size, device=device, workers=workers, progress=progress,
+        should_stop=should_stop)]
+    return np.concatenate(parts)
+
+
+def iter_reference_logits(
+    spec: ModelSpec,
+    recipe: TrainRecipe,
+    x: np.ndarray,
+    y: np.ndarray,
+    train_masks: np.ndarray,
+    eval_x: np.ndarray,
+    *,
+    seeds: Sequence[int],
+    strategy: Strategy = "auto",
+    chunk_size: int = 64,
+    device: torch.device | None = None,
+    workers: int = 1,
+    ranges: Sequence[tuple[int, int]] | None = None,
+    progress: ProgressFn | None = None,
+    should_stop: StopFn | None = None,
+) -> Iterator[ChunkLogits]:
+    """Train the models of each range in ``ranges`` (default: chunks of ``chunk_size``) and
+    yield their logits on ``eval_x`` range by range, in order; nothing else is kept.
+
+    The pool's tensors are built once (per worker process with ``workers`` > 1, each worker
+    using one torch thread). ``progress(models_done, models_to_train)`` after each model
+    (sequential kernel) or range (batched kernel); ``should_stop`` is checked before every
+    optimiser step and raises ``Cancelled``.
+    """
+    masks = check_inputs(x, train_masks, seeds, chunk_size)
     dev = device or pick_device()
-    mode = resolve_strategy(spec, strategy, dev)
+    kernel = resolve_strategy(spec, strategy, dev)
+    todo = list(ranges) if ranges is not None else model_ranges(len(masks), chunk_size)
+    if workers > 1 and dev.type == "cpu":
+        from leakrange.models.reference_workers import worker_logits
+
+        yield from worker_logits(spec, recipe, x, y, masks, eval_x, [int(s) for s in seeds],
+                                 kernel, todo, workers, progress, should_stop)
+        return
     xt, yt = training_tensors(spec, x, y, dev)
     eval_t = input_tensor(spec, eval_x, dev)
+    total = sum(b - a for a, b in todo)
+    done = 0
 
-    out = np.empty((n_models, eval_t.shape[0], spec.num_classes), dtype=np.float32)
-    for start in range(0, n_models, chunk_size):
-        stop = min(start + chunk_size, n_models)
-        if mode == "sequential":
-            for m in range(start, stop):
-                check_stop(should_stop)
-                rows = np.flatnonzero(masks[m])
-                model = train_model(
-                    spec,
-                    recipe.model_copy(update={"seed": int(seeds[m])}),
-                    x[rows],
-                    y[rows],
-                    device=dev,
-                    should_stop=should_stop,
-                )
-                out[m] = predict_logits(model, eval_x)
-                del model
-                if progress is not None:
-                    progress(m + 1, n_models)
-        else:
-            members = [np.flatnonzero(masks[m]) for m in range(start, stop)]
-            out[start:stop] = _train_chunk(
-                spec,
-                recipe,
-                xt,
-                yt,
-                members,
-                [int(s) for s in seeds[start:stop]],
-                eval_t,
-                dev,
-                should_stop,
-            )
-            if progress is not None:
-                progress(stop, n_models)
+    def step(n: int) -> None:
+        nonlocal done
+        done += n
+        if progress is not None:
+            progress(done, total)
+
+    for start, stop in todo:
+        members = [np.flatnonzero(masks[m]) for m in range(start, stop)]
+        logits = models_logits(kernel, spec, recipe, xt, yt, members,
+                               [int(s) for s in seeds[start:stop]], eval_t, dev, should_stop,
+                               on_model=step if kernel == "sequential" else None)
+        if kernel == "batched":
+            step(stop - start)
+        yield start, stop, logits
+
+
+def models_logits(
+    kernel: Kernel,
+    spec: ModelSpec,
+    recipe: TrainRecipe,
+    xt: torch.Tensor,
+    yt: torch.Tensor,
+    members: list[np.ndarray],
+    seeds: list[int],
+    eval_t: torch.Tensor,
+    dev: torch.device,
+    should_stop: StopFn | None,
+    on_model: Callable[[int], None] | None = None,
+) -> np.ndarray:
+    """Train one model per (rows, seed) with ``kernel``; their logits on ``eval_t``, one
+    evaluation pass per model (sequential) or per chunk (batched)."""
+    if kernel == "batched":
+        return _train_chunk(spec, recipe, xt, yt, members, seeds, eval_t, dev, should_stop)
+    out = np.empty((len(seeds), eval_t.shape[0], spec.num_classes), dtype=np.float32)
+    for i, (rows, seed) in enumerate(zip(members, seeds, strict=True)):
+        check_stop(should_stop)
+        idx = torch.as_tensor(rows, dtype=torch.int64, device=dev)
+        model = fit_model(spec, recipe.model_copy(update={"seed": seed}), xt[idx], yt[idx], dev,
+                          should_stop=should_stop)
+        out[i] = predict_tensor_logits(model, eval_t)
+        del model
+        if on_model is not None:
+            on_model(1)
     return out
 
 

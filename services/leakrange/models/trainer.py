@@ -37,6 +37,20 @@ def train_model(
     """
     dev = device or pick_device()
     xt, yt = training_tensors(spec, x, y, dev)
+    return fit_model(spec, recipe, xt, yt, dev, progress=progress, should_stop=should_stop)
+
+
+def fit_model(
+    spec: ModelSpec,
+    recipe: TrainRecipe,
+    xt: torch.Tensor,
+    yt: torch.Tensor,
+    dev: torch.device,
+    *,
+    progress: ProgressFn | None = None,
+    should_stop: StopFn | None = None,
+) -> nn.Module:
+    """``train_model`` on tensors already validated and on ``dev`` (no copy of the data)."""
     with deterministic_kernels(dev, recipe.seed):
         model = seeded_model(spec, recipe.seed, dev)
         model.train()
@@ -97,17 +111,23 @@ def input_tensor(spec: ModelSpec, x: np.ndarray, device: torch.device) -> torch.
 
 def predict_logits(model: nn.Module, x: np.ndarray, batch_size: int = 4096) -> np.ndarray:
     """Logits (float32, ``[len(x), num_classes]``) in eval mode, batch by batch."""
-    if batch_size < 1:
-        raise InvalidArgument("batch_size", "must be at least 1")
     dev = next(model.parameters()).device
     arr = np.ascontiguousarray(x, dtype=np.float32)
+    return predict_tensor_logits(model, torch.as_tensor(arr, device=dev), batch_size)
+
+
+def predict_tensor_logits(
+    model: nn.Module, xt: torch.Tensor, batch_size: int = 4096
+) -> np.ndarray:
+    """``predict_logits`` on a tensor already on the model's device."""
+    if batch_size < 1:
+        raise InvalidArgument("batch_size", "must be at least 1")
     model.eval()
     outputs = []
     with torch.inference_mode():
         # An empty x still runs one (empty) batch so the result has the right width.
-        for start in range(0, max(arr.shape[0], 1), batch_size):
-            batch = torch.as_tensor(arr[start : start + batch_size], device=dev)
-            outputs.append(model(batch).float().cpu().numpy())
+        for start in range(0, max(xt.shape[0], 1), batch_size):
+            outputs.append(model(xt[start : start + batch_size]).float().cpu().numpy())
     return np.concatenate(outputs).astype(np.float32, copy=False)
 
 

@@ -8,10 +8,13 @@ record, fits Gaussians to the logit-scaled confidences phi = log(p_y / (1 - p_y)
 OUT models and scores the target's phi by a likelihood-ratio test:
 - online: log N(phi; mu_in, s_in^2) - log N(phi; mu_out, s_out^2);
 - offline (OUT models only): the one-sided test log Pr[Z <= phi], Z ~ N(mu_out, s_out^2).
-Per-example variances, or the paper's fixed (global) variance for few reference models: the
-mean over examples of the per-example variance of the IN (resp. OUT) distribution, NOT the
-variance of all pooled logits. With image data, augmented queries (shifts) are scored
-separately and their scores averaged (the paper's diagonal-Gaussian variant).
+Per-example variances, or a fixed (global) variance for few reference models (the paper,
+Sec. IV-C). Here the global variance is the mean over examples of the per-example variance of
+the IN (resp. OUT) distribution. The paper's released code (``fix_variance`` in its scoring
+script) instead takes the variance of all IN (resp. OUT) values pooled across examples, which
+also counts the spread of the per-example means; the two differ in scale and can rank records
+differently. With image data, augmented queries (shifts) are scored separately and their
+scores averaged (the paper's diagonal-Gaussian variant).
 """
 
 from __future__ import annotations
@@ -29,7 +32,8 @@ from leakrange.attacks.mia.reference_models import (
     reference_spec,
     train_references,
 )
-from leakrange.attacks.mia.signals import TargetOracle, from_logits, require_outputs
+from leakrange.attacks.mia.reference_stats import MaskedMoments
+from leakrange.attacks.mia.signals import TargetOracle, require_outputs
 
 MIN_STD = 1e-4
 
@@ -59,21 +63,26 @@ class LiraParams(ReferenceParams):
 def gaussian_stats(
     phi: np.ndarray, mask: np.ndarray, fixed: bool
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Mean and std per example of ``phi`` [M, n] over models where ``mask`` [M, n] is True.
+    """Mean and std per example of ``phi`` [M, n] over models where ``mask`` [M, n] is True."""
+    moments = MaskedMoments.zeros(phi.shape[1])
+    moments.add(phi, mask)
+    return gaussian_from_moments(moments, fixed)
 
-    ``fixed``: one std for all examples, sqrt of the mean per-example variance (the global
-    variance of the distribution across examples, not the spread of the pooled values).
+
+def gaussian_from_moments(
+    moments: MaskedMoments, fixed: bool
+) -> tuple[np.ndarray, np.ndarray]:
+    """Mean and std per example from accumulated moments.
+
+    ``fixed``: one std for all examples, sqrt of the mean per-example variance (not the spread
+    of the values pooled across examples, which the paper's released code uses).
     """
-    count = mask.sum(axis=0)
-    safe = np.maximum(count, 1)
-    mean = np.where(mask, phi, 0.0).sum(axis=0) / safe
-    sq = np.where(mask, (phi - mean) ** 2, 0.0).sum(axis=0)
-    var = sq / np.maximum(count - 1, 1)
-    usable = count >= 2
+    var = moments.variance()
+    usable = moments.count >= 2
     global_var = float(var[usable].mean()) if usable.any() else 0.0
     # Fixed variance for all examples, or as the fallback where an example has < 2 models.
     var = np.full_like(var, global_var) if fixed else np.where(usable, var, global_var)
-    return mean, np.maximum(np.sqrt(var), MIN_STD)
+    return moments.mean, np.maximum(np.sqrt(var), MIN_STD)
 
 
 def lira_scores(
@@ -81,10 +90,21 @@ def lira_scores(
     online: bool, fixed_variance: bool,
 ) -> np.ndarray:
     """Scores (higher = member) from target phi [n], reference phi [M, n], IN mask [M, n]."""
-    mu_out, sd_out = gaussian_stats(ref_phi, ~in_mask, fixed_variance)
+    m_in, m_out = MaskedMoments.zeros(len(target_phi)), MaskedMoments.zeros(len(target_phi))
+    m_in.add(ref_phi, in_mask)
+    m_out.add(ref_phi, ~in_mask)
+    return scores_from_moments(target_phi, m_in, m_out, online=online,
+                               fixed_variance=fixed_variance)
+
+
+def scores_from_moments(
+    target_phi: np.ndarray, m_in: MaskedMoments, m_out: MaskedMoments, *,
+    online: bool, fixed_variance: bool,
+) -> np.ndarray:
+    mu_out, sd_out = gaussian_from_moments(m_out, fixed_variance)
     if not online:
         return norm.logcdf(target_phi, loc=mu_out, scale=sd_out)
-    mu_in, sd_in = gaussian_stats(ref_phi, in_mask, fixed_variance)
+    mu_in, sd_in = gaussian_from_moments(m_in, fixed_variance)
     return norm.logpdf(target_phi, mu_in, sd_in) - norm.logpdf(target_phi, mu_out, sd_out)
 
 
@@ -100,8 +120,12 @@ class LiraAttack(Attack):
 
     def run(self, ctx: RunContext, params: AttackParams) -> AttackOutput:
         assert isinstance(params, LiraParams)
-        pop_x, pop_y = population(ctx, self.name)
         audit_x, audit_y = ctx.audit_x, ctx.audit_y
+        if params.online:  # the audit records alone can form the pool: no population needed
+            pop_x = ctx.population_x if ctx.population_x is not None else audit_x[:0]
+            pop_y = ctx.population_y if ctx.population_y is not None else audit_y[:0]
+        else:
+            pop_x, pop_y = population(ctx, self.name)
         views = augmentations(audit_x, params.augmentations)  # validates before any work
         oracle = TargetOracle(ctx)
         require_outputs(oracle.desc, self.supported_outputs, self.name)
@@ -123,27 +147,35 @@ class LiraAttack(Attack):
         refs = train_references(
             ctx, n_models=params.reference_models, pool_x=pool_x, pool_y=pool_y, extra_x=extra,
             spec=spec, recipe=recipe, seed=ctx.seed, strategy=params.strategy,
-            train_size=params.train_size,
+            train_size=params.train_size, online=params.online,
             tag=f"lira-aug{params.augmentations}",
         )
-        n = len(audit_x)
-        if params.online:
-            in_mask = refs.masks[:, n_pop:]
-            ref_views = [refs.pool[:, n_pop:], *np.split(refs.extra, len(views) - 1, axis=1)] \
-                if len(views) > 1 else [refs.pool[:, n_pop:]]
-        else:
-            in_mask = np.zeros((params.reference_models, n), dtype=bool)
-            ref_views = np.split(refs.extra, len(views), axis=1)
+        n, n_views = len(audit_x), len(views)
+        in_mask = refs.masks[:, n_pop:] if params.online else \
+            np.zeros((params.reference_models, n), dtype=bool)
+        moments = [(MaskedMoments.zeros(n), MaskedMoments.zeros(n)) for _ in views]
+        for shard in refs.shards():  # one shard in memory at a time
+            ctx.check_cancelled()
+            if params.online:
+                shard_views = [shard.pool[:, n_pop:]]
+                if n_views > 1:
+                    shard_views += np.split(shard.extra, n_views - 1, axis=1)
+            else:
+                shard_views = np.split(shard.extra, n_views, axis=1)
+            mask = in_mask[shard.start:shard.stop]
+            for (m_in, m_out), logits in zip(moments, shard_views, strict=True):
+                phi = oracle.reference_signals(logits, audit_y).phi
+                m_in.add(phi, mask)
+                m_out.add(phi, ~mask)
         scores = np.zeros(n)
-        for view, ref_logits in zip(views, ref_views, strict=True):
+        for view, (m_in, m_out) in zip(views, moments, strict=True):
             ctx.check_cancelled()
             target_phi = oracle.signals(view, audit_y).phi
-            ref_phi = from_logits(ref_logits, audit_y).phi
-            scores += lira_scores(target_phi, ref_phi, in_mask, online=params.online,
-                                  fixed_variance=params.fixed_variance)
+            scores += scores_from_moments(target_phi, m_in, m_out, online=params.online,
+                                          fixed_variance=params.fixed_variance)
         ctx.progress("scoring", n, n, "records scored")
         return AttackOutput(
             scores=scores / len(views),
             facts={"reference_models": float(params.reference_models),
-                   "reference_cache_hit": float(refs.cache_hit)},
+                   "reference_cache_hit": float(refs.cache_hit), **refs.facts},
         )

@@ -2,27 +2,39 @@
 
 Each reference model m is trained on a random half of a pool of records (``masks[m]``), with the
 architecture and recipe the threat model grants (or a proxy / approximation). Only the models'
-logits on the pool and on extra evaluation records are kept, never the models. The logits are
-cached in the artifact store under a content hash of everything that determines them, so a rerun
-reuses them and any change (data, masks, spec, recipe, seed, augmentation) misses the cache.
+logits on the pool and on extra evaluation records are kept, never the models, and only in the
+artifact store, as shards of ``SHARD_MODELS`` models that scoring reads one at a time. Shards are
+named by a content hash of everything that determines them, so a rerun reuses them (a crashed
+run resumes from the shards it stored) and any change (data, masks, spec, recipe, seed,
+augmentation) misses the cache.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
+import torch
 from safetensors.numpy import load as st_load
 from safetensors.numpy import save as st_save
 
-from leakrange.artifacts import MEDIA_TENSORS
+from leakrange.artifacts import MEDIA_TENSORS, ArtifactStore
 from leakrange.attacks.context import RunContext
 from leakrange.common.errors import FailedPrecondition, IntegrityError, NotFound
-from leakrange.models import ModelSpec, TrainRecipe, spec_from_name_or_json, train_reference_logits
+from leakrange.models import ModelSpec, TrainRecipe, pick_device, spec_from_name_or_json
+from leakrange.models.batched_trainer import (
+    iter_reference_logits,
+    model_ranges,
+    resolve_strategy,
+    resolve_workers,
+)
 
-CACHE_VERSION = "1"
+CACHE_VERSION = "2"
+SHARD_MODELS = 64
+"""Reference models per stored logits shard (and per batched training chunk)."""
 
 
 @dataclass(frozen=True)
@@ -31,6 +43,45 @@ class ReferenceLogits:
     extra: np.ndarray  # [M, n_extra, C]
     masks: np.ndarray  # [M, n_pool] bool: record in model m's training set
     cache_hit: bool
+    facts: dict[str, float]  # what the pool really was (sizes, IN fraction), for the result
+
+
+@dataclass(frozen=True)
+class PoolPlan:
+    """Training masks of the reference models and the facts the result states about them."""
+
+    masks: np.ndarray
+    facts: dict[str, float]
+
+    @property
+    def shrunk(self) -> bool:
+        return self.facts.get("reference_train_shortfall", 0.0) > 0
+
+
+def plan_pool(
+    n_models: int, n_pool: int, seed: int, *, online: bool, train_size: int | None
+) -> PoolPlan:
+    """Masks for ``n_models`` references over a pool of ``n_pool`` records.
+
+    Online (Carlini et al. 2022; Zarifzadeh et al. 2024): every pool record is IN for half of
+    the references, whatever ``train_size`` is; the caller sizes the pool to about twice
+    ``train_size``. Offline: each reference trains on ``train_size`` pool records (default half).
+    When the pool cannot give ``train_size`` records per model, the references train on fewer
+    and the facts say so (``reference_train_shortfall`` > 0) instead of shrinking silently.
+    """
+    half = online or train_size is None
+    fraction = 0.5 if half else min(1.0, (train_size or 0) / max(1, n_pool))
+    masks = balanced_masks(n_models, n_pool, seed, fraction)
+    per_model = float(masks.sum(axis=1).mean())
+    facts = {
+        "reference_pool_records": float(n_pool),
+        "reference_train_records": round(per_model, 1),
+        "reference_in_fraction": round(float(masks.mean(axis=0).mean()), 4),
+    }
+    if train_size is not None:
+        facts["reference_train_size_requested"] = float(train_size)
+        facts["reference_train_shortfall"] = round(max(0.0, train_size - per_model), 1)
+    return PoolPlan(masks, facts)
 
 
 def balanced_masks(
@@ -84,6 +135,41 @@ def cache_key(*parts: object) -> str:
     return h.hexdigest()
 
 
+@dataclass(frozen=True)
+class ReferenceShard:
+    """Logits of references ``start .. stop - 1`` on the pool and on the extra records."""
+
+    start: int
+    stop: int
+    pool: np.ndarray  # [stop - start, n_pool, C]
+    extra: np.ndarray  # [stop - start, n_extra, C]
+
+
+@dataclass(frozen=True)
+class ReferencePool:
+    """Reference models' outputs, kept in the store as shards of ``SHARD_MODELS`` models and
+    read back one shard at a time: scoring memory does not grow with the number of models."""
+
+    store: ArtifactStore
+    shard_refs: tuple[tuple[int, int, str], ...]  # (start, stop, sha256)
+    n_pool: int
+    masks: np.ndarray  # [M, n_pool] bool: record in model m's training set
+    cache_hit: bool
+    facts: dict[str, float]
+
+    def shards(self) -> Iterator[ReferenceShard]:
+        for start, stop, sha in self.shard_refs:
+            tensors = st_load(self.store.get_bytes(sha))
+            yield ReferenceShard(start, stop, tensors["pool"], tensors["extra"])
+
+    def load_all(self) -> ReferenceLogits:
+        """Every model's logits in memory (for attacks with few models, e.g. shadow)."""
+        shards = list(self.shards())
+        return ReferenceLogits(np.concatenate([s.pool for s in shards]),
+                               np.concatenate([s.extra for s in shards]), self.masks,
+                               self.cache_hit, self.facts)
+
+
 def train_references(
     ctx: RunContext,
     *,
@@ -97,42 +183,65 @@ def train_references(
     strategy: str = "auto",
     tag: str = "",
     train_size: int | None = None,
-) -> ReferenceLogits:
-    """Logits of ``n_models`` reference models on ``pool_x`` and ``extra_x`` (cached).
+    online: bool = False,
+) -> ReferencePool:
+    """Train (or find in the store) ``n_models`` reference models; their logits on ``pool_x``
+    and ``extra_x`` as store shards.
 
-    ``train_size``: records per reference model (default: half the pool).
+    ``train_size``: records per reference model (offline; default: half the pool). ``online``:
+    every pool record is IN for half of the models (see ``plan_pool``). Each finished shard is
+    stored at once under a content-hash name, so a rerun after a crash trains only the shards
+    that are missing. On CPU the models train in ``ctx.cores`` worker processes.
     """
-    fraction = 0.5 if train_size is None else min(1.0, train_size / max(1, len(pool_x)))
-    masks = balanced_masks(n_models, len(pool_x), seed, fraction)
+    plan = plan_pool(n_models, len(pool_x), seed, online=online, train_size=train_size)
+    masks = plan.masks
+    if plan.shrunk:
+        ctx.log(f"warning: reference models train on {plan.facts['reference_train_records']:.0f}"
+                f" records each, not the requested {train_size}: the adversary's pool of "
+                f"{len(pool_x)} records is too small")
     key = cache_key(pool_x, pool_y, extra_x, masks, spec.model_dump(), recipe.model_dump(),
-                    n_models, seed, tag)
-    manifest = f"cache/mia/references/{key}"
-    cached = _load(ctx, manifest)
-    if cached is not None:
+                    n_models, seed, tag, SHARD_MODELS)
+    prefix = f"cache/mia/references/{key}"
+    ranges = model_ranges(n_models, SHARD_MODELS)
+    found = {r: sha for r in ranges if (sha := _stored_shard(ctx, prefix, r)) is not None}
+    todo = [r for r in ranges if r not in found]
+    dev = pick_device()
+    kernel = resolve_strategy(spec, strategy, dev)  # type: ignore[arg-type]
+    workers = resolve_workers(dev, ctx.cores, n_models)
+    facts = {**plan.facts, "threads": float(workers if workers > 1 else torch.get_num_threads()),
+             "reference_workers": float(workers),
+             "reference_kernel_batched": float(kernel == "batched")}
+    if todo:
+        eval_x = np.concatenate([pool_x, extra_x]) if len(extra_x) else pool_x
+        ctx.progress("reference_training", 0, n_models, "training reference models")
+        already = n_models - sum(b - a for a, b in todo)
+        for start, stop, logits in iter_reference_logits(
+            spec, recipe, pool_x, pool_y, masks, eval_x, seeds=reference_seeds(seed, n_models),
+            strategy=kernel, device=dev, workers=workers, ranges=todo,
+            progress=lambda done, _total: ctx.progress(
+                "reference_training", already + done, n_models, "reference models trained"),
+            should_stop=ctx.cancelled,
+        ):
+            blob = st_save({"pool": np.ascontiguousarray(logits[:, : len(pool_x)]),
+                            "extra": np.ascontiguousarray(logits[:, len(pool_x):])})
+            ref = ctx.store.put_bytes(blob, MEDIA_TENSORS)
+            ctx.store.put_manifest(_shard_name(prefix, (start, stop)),
+                                   {"sha256": ref.sha256, "start": start, "stop": stop})
+            found[(start, stop)] = ref.sha256
+    else:
         ctx.progress("reference_training", n_models, n_models, "reference outputs from cache")
-        pool, extra = cached
-        return ReferenceLogits(pool, extra, masks, cache_hit=True)
-    eval_x = np.concatenate([pool_x, extra_x]) if len(extra_x) else pool_x
-    seeds = reference_seeds(seed, n_models)
-    ctx.progress("reference_training", 0, n_models, "training reference models")
-    logits = train_reference_logits(
-        spec, recipe, pool_x, pool_y, masks, eval_x, seeds=seeds,
-        strategy=strategy,  # type: ignore[arg-type]
-        progress=lambda done, total: ctx.progress("reference_training", done, total,
-                                                  "reference models trained"),
-        should_stop=ctx.cancelled,
-    )
-    pool, extra = logits[:, : len(pool_x)], logits[:, len(pool_x):]
-    blob = st_save({"pool": np.ascontiguousarray(pool), "extra": np.ascontiguousarray(extra)})
-    ref = ctx.store.put_bytes(blob, MEDIA_TENSORS)
-    ctx.store.put_manifest(manifest, {"sha256": ref.sha256, "models": n_models})
-    return ReferenceLogits(pool, extra, masks, cache_hit=False)
+    shard_refs = tuple((a, b, found[(a, b)]) for a, b in ranges)
+    return ReferencePool(ctx.store, shard_refs, len(pool_x), masks, cache_hit=not todo,
+                         facts=facts)
 
 
-def _load(ctx: RunContext, manifest: str) -> tuple[np.ndarray, np.ndarray] | None:
+def _shard_name(prefix: str, bounds: tuple[int, int]) -> str:
+    return f"{prefix}/shard-{bounds[0]:05d}-{bounds[1]:05d}"
+
+
+def _stored_shard(ctx: RunContext, prefix: str, bounds: tuple[int, int]) -> str | None:
     try:
-        doc = ctx.store.get_manifest(manifest)
-        tensors = st_load(ctx.store.get_bytes(doc["sha256"]))
+        sha = str(ctx.store.get_manifest(_shard_name(prefix, bounds))["sha256"])
     except (NotFound, IntegrityError, KeyError):
         return None
-    return tensors["pool"], tensors["extra"]
+    return sha if ctx.store.exists(sha) else None

@@ -6,7 +6,9 @@ The likelihood ratio of x against a population record z is
 LR(x, z) = [Pr(x|theta) / Pr(x)] / [Pr(z|theta) / Pr(z)], where Pr(.|theta) is the target's
 probability of the true label and Pr(.) the average over reference models. The score of x is the
 fraction of population z-samples with LR(x, z) >= gamma. Online, reference models are trained on
-random halves of population + audit + z records, so Pr(x) averages IN and OUT models. Offline,
+random halves of audit + z + population records, every record IN for half of them (the paper's
+online setting), so Pr(x) averages IN and OUT models; with ``train_size`` the pool is cut to about
+twice ``train_size`` (population records first). Offline,
 only OUT models exist and Pr(x) is approximated with the paper's linear correction
 Pr(x) = ((1 + a) * Pr_OUT(x) + (1 - a)) / 2, applied to x and z alike.
 """
@@ -24,10 +26,10 @@ from leakrange.attacks.mia.reference_models import (
     reference_spec,
     train_references,
 )
+from leakrange.attacks.mia.reference_stats import RunningMean
 from leakrange.attacks.mia.signals import (
     TargetOracle,
     break_ties,
-    from_logits,
     require_outputs,
 )
 
@@ -90,17 +92,24 @@ class RmiaAttack(Attack):
         recipe = reference_recipe(ctx, params.epochs)
         n_train, n_a = len(train_idx), len(audit_x)
         if params.online:
+            if params.train_size is not None:
+                # Pool about twice a training set, so half-IN models train on train_size rows.
+                train_idx = train_idx[: max(0, 2 * params.train_size - n_a - n_z)]
+                n_train = len(train_idx)
             pool_x = np.concatenate([pop_x[train_idx], audit_x, z_x])
             pool_y = np.concatenate([pop_y[train_idx], audit_y, z_y])
             refs = train_references(
                 ctx, n_models=params.reference_models, pool_x=pool_x, pool_y=pool_y,
                 extra_x=audit_x[:0], spec=spec, recipe=recipe, seed=ctx.seed,
-                strategy=params.strategy,
+                strategy=params.strategy, online=True,
                 train_size=params.train_size, tag="rmia-online",
             )
-            p = from_logits(refs.pool, pool_y).prob  # [M, n_pool]
-            ref_px = p[:, n_train:n_train + n_a].mean(axis=0)
-            ref_pz = p[:, n_train + n_a:].mean(axis=0)
+            mean_p = RunningMean.zeros(len(pool_y) - n_train)
+            for shard in refs.shards():  # one shard in memory at a time
+                ctx.check_cancelled()
+                mean_p.add(oracle.reference_signals(shard.pool[:, n_train:],
+                                                    pool_y[n_train:]).prob)
+            ref_px, ref_pz = mean_p.mean()[:n_a], mean_p.mean()[n_a:]
         else:
             refs = train_references(
                 ctx, n_models=params.reference_models, pool_x=pop_x[train_idx],
@@ -108,9 +117,13 @@ class RmiaAttack(Attack):
                 recipe=recipe, seed=ctx.seed, strategy=params.strategy,
                 train_size=params.train_size, tag="rmia-offline",
             )
-            p = from_logits(refs.extra, np.concatenate([audit_y, z_y])).prob
-            ref_px = offline_correction(p[:, :n_a].mean(axis=0), params.offline_a)
-            ref_pz = offline_correction(p[:, n_a:].mean(axis=0), params.offline_a)
+            xz_y = np.concatenate([audit_y, z_y])
+            mean_p = RunningMean.zeros(len(xz_y))
+            for shard in refs.shards():
+                ctx.check_cancelled()
+                mean_p.add(oracle.reference_signals(shard.extra, xz_y).prob)
+            ref_px = offline_correction(mean_p.mean()[:n_a], params.offline_a)
+            ref_pz = offline_correction(mean_p.mean()[n_a:], params.offline_a)
         target_pz = oracle.signals(z_x, z_y, "querying_population").prob
         target_px = oracle.signals(audit_x, audit_y).prob
         scores = rmia_scores(target_px, ref_px, target_pz, ref_pz, params.gamma)
@@ -120,5 +133,6 @@ class RmiaAttack(Attack):
         return AttackOutput(
             scores=scores,
             facts={"reference_models": float(params.reference_models),
-                   "z_samples": float(n_z), "reference_cache_hit": float(refs.cache_hit)},
+                   "z_samples": float(n_z), "reference_cache_hit": float(refs.cache_hit),
+                   **refs.facts},
         )

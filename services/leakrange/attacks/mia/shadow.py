@@ -31,7 +31,7 @@ from leakrange.attacks.mia.signals import (
     require_outputs,
 )
 from leakrange.target.client import PredictOutput
-from leakrange.target.policy import AccessPolicy, shape_outputs
+from leakrange.target.policy import shape_outputs
 
 MIN_PER_CLASS = 200
 
@@ -71,15 +71,14 @@ class ShadowAttack(Attack):
         require_outputs(desc, self.supported_outputs, self.name)
         oracle.ensure_budget(len(ctx.audit_x), self.name)
         spec = reference_spec(ctx, desc.input_shape, desc.num_classes)
-        refs = train_references(
+        pool_refs = train_references(
             ctx, n_models=params.reference_models, pool_x=pop_x, pool_y=pop_y,
             extra_x=pop_x[:0], spec=spec, recipe=reference_recipe(ctx, params.epochs),
             seed=ctx.seed, strategy=params.strategy,
             train_size=params.train_size, tag="shadow",
         )
-        # Shape shadow outputs like the target's API (white-box: logits).
-        policy = AccessPolicy("logits") if oracle.white_box else AccessPolicy(
-            desc.output, desc.top_k, desc.rounding)
+        refs = pool_refs.load_all()  # at most 256 shadow models
+        policy = oracle.policy  # shadow outputs shaped like the target's (white-box: logits)
         feats, labels, classes = [], [], []
         for m in range(params.reference_models):
             ctx.check_cancelled()
@@ -95,7 +94,7 @@ class ShadowAttack(Attack):
         scores = self._classify(train_f, train_l, train_c, audit_f, ctx.audit_y, params, ctx)
         return AttackOutput(scores=scores, facts={
             "reference_models": float(params.reference_models),
-            "reference_cache_hit": float(refs.cache_hit)})
+            "reference_cache_hit": float(refs.cache_hit), **refs.facts})
 
     @staticmethod
     def _classify(

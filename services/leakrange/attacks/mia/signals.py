@@ -1,7 +1,14 @@
 """Per-record membership signals from target outputs (or local logits under white-box access).
 
 Carlini et al. (2022) recommend the logit-scaled confidence ``phi = log(p_y / (1 - p_y))``,
-computed stably from logits as ``z_y - logsumexp(z_{j != y})``.
+computed stably from logits as ``z_y - logsumexp(z_{j != y})``. From probabilities, the
+non-true mass is the sum of the other classes' probabilities (not ``1 - p_y``, which a float32
+``p_y`` rounds to 0 once the margin passes ~16) and zeros are clipped to the smallest positive
+float32, so a float32 API output loses no phi range that float32 can carry.
+
+Reference models' logits are shaped by the target's own access policy before their signals are
+taken (``policy_signals``), so the target's and the references' phi are computed the same way
+(same dtype, rounding, top-k and clipping).
 """
 
 from __future__ import annotations
@@ -15,8 +22,10 @@ from leakrange.attacks.context import RunContext
 from leakrange.common.errors import FailedPrecondition
 from leakrange.common.threat_model import OutputKind
 from leakrange.target.client import PredictOutput, TargetDescription
+from leakrange.target.policy import AccessPolicy, shape_outputs
 
-EPS = 1e-12
+EPS = float(np.finfo(np.float32).smallest_subnormal)
+"""Smallest positive float32 (1.4e-45): a zero output is clipped here, log(EPS) = -103.3."""
 
 
 @dataclass(frozen=True)
@@ -43,9 +52,11 @@ def from_logits(logits: np.ndarray, y: np.ndarray) -> Signals:
 
 def from_probabilities(probs: np.ndarray, y: np.ndarray) -> Signals:
     probs = np.clip(np.asarray(probs, dtype=np.float64), 0.0, 1.0)
-    p_y = np.take_along_axis(probs, np.broadcast_to(y, probs.shape[:-1])[..., None], -1)[..., 0]
-    rest = np.clip(probs.sum(axis=-1) - p_y, 0.0, None)
-    return _from_true_and_rest(p_y, rest)
+    idx = np.broadcast_to(y, probs.shape[:-1])[..., None]
+    p_y = np.take_along_axis(probs, idx, -1)[..., 0]
+    others = probs.copy()
+    np.put_along_axis(others, idx, 0.0, axis=-1)
+    return _from_true_and_rest(p_y, others.sum(axis=-1))
 
 
 def from_topk(values: np.ndarray, indices: np.ndarray, y: np.ndarray, num_classes: int) -> Signals:
@@ -55,8 +66,12 @@ def from_topk(values: np.ndarray, indices: np.ndarray, y: np.ndarray, num_classe
     k = values.shape[1]
     unreturned = np.clip(1.0 - values.sum(axis=1), 0.0, 1.0)
     fallback = unreturned / max(1, num_classes - k)
-    p_y = np.where(hit.any(axis=1), (values * hit).sum(axis=1), fallback)
-    return _from_true_and_rest(p_y, np.clip(1.0 - p_y, 0.0, 1.0))
+    returned = hit.any(axis=1)
+    p_y = np.where(returned, (values * hit).sum(axis=1), fallback)
+    # Non-true mass: the other returned values plus what was not returned (exact when y is
+    # returned, no 1 - p_y cancellation); 1 - p_y when y was not returned.
+    rest = np.where(returned, (values * ~hit).sum(axis=1) + unreturned, 1.0 - p_y)
+    return _from_true_and_rest(p_y, np.clip(rest, 0.0, 1.0))
 
 
 def _from_true_and_rest(p_y: np.ndarray, rest: np.ndarray) -> Signals:
@@ -69,6 +84,22 @@ def break_ties(fractions: np.ndarray, key: np.ndarray, bins: int) -> np.ndarray:
     """Order records that share a quantile score (``fractions`` in steps of ``1 / bins``) by a
     monotone ``key`` (higher = more member-like), without moving any record across bins."""
     return fractions + 1e-6 * (0.5 + np.arctan(key) / np.pi) / bins
+
+
+def policy_signals(
+    logits: np.ndarray, y: np.ndarray, policy: AccessPolicy, num_classes: int
+) -> Signals:
+    """Signals of reference logits ``[..., n, C]`` seen through ``policy``, exactly as the
+    target's own outputs are (``shape_outputs`` then ``from_output``)."""
+    arr = np.asarray(logits)
+    lead = arr.shape[:-2]
+    flat = arr.reshape(-1, arr.shape[-1])
+    labels = np.broadcast_to(y, arr.shape[:-1]).reshape(-1)
+    values, indices = shape_outputs(flat, policy)
+    out = PredictOutput(policy.output, values, indices, -1, len(flat))
+    sig = from_output(out, labels, num_classes)
+    shape = (*lead, arr.shape[-2])
+    return Signals(sig.prob.reshape(shape), sig.log_prob.reshape(shape), sig.phi.reshape(shape))
 
 
 def from_output(out: PredictOutput, y: np.ndarray, num_classes: int) -> Signals:
@@ -109,6 +140,17 @@ class TargetOracle:
     @property
     def white_box(self) -> bool:
         return self._local is not None
+
+    @property
+    def policy(self) -> AccessPolicy:
+        """How the adversary sees the target's outputs (white-box: raw logits)."""
+        if self.white_box:
+            return AccessPolicy("logits")
+        return AccessPolicy(self.desc.output, self.desc.top_k, self.desc.rounding)
+
+    def reference_signals(self, logits: np.ndarray, y: np.ndarray) -> Signals:
+        """Signals of reference-model logits computed as the target's are (same policy)."""
+        return policy_signals(logits, y, self.policy, self.desc.num_classes)
 
     def outputs(self, x: np.ndarray, phase: str = "querying") -> PredictOutput:
         """What the adversary sees for ``x``: local logits under white-box, else the API's."""

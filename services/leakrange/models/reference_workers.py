@@ -1,0 +1,212 @@
+"""Reference models trained in worker processes, one torch thread each, to fill the CPU cores.
+
+Workers come from the ``forkserver`` start method: the server process imports torch once
+(preloaded) and forks each worker from that clean state, so a worker costs a fork, not a torch
+import, and never inherits the parent's gRPC or OpenMP threads (``fork`` from a threaded server
+is unsafe). Each worker receives the pool's arrays once when it starts and builds its tensors
+once; after that a task is only (model rows, seed). Messages travel over multiprocessing pipes
+between this process and the children it started (pickle on a private channel, never data from
+outside). Results are yielded range by range, in order, as soon as a range is complete.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib.machinery
+import itertools
+import multiprocessing as mp
+import queue
+import sys
+import threading
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+import numpy as np
+import torch
+
+from leakrange.common.errors import Cancelled, InvalidArgument
+from leakrange.models.recipe import TrainRecipe
+from leakrange.models.spec import ModelSpec
+from leakrange.models.trainer import ProgressFn, StopFn, input_tensor, training_tensors
+
+_PRELOAD = ["torch", "torch._dynamo", "leakrange.models.batched_trainer"]
+"""Imported once by the fork server, so a worker imports nothing. ``torch._dynamo`` is imported
+lazily by the first optimiser step and took 5-12 s on a loaded 2-core machine."""
+_START_LOCK = threading.Lock()
+
+
+@contextlib.contextmanager
+def _main_not_reimported() -> Iterator[None]:
+    """Workers need nothing from the main script (their target lives in this module), but
+    spawn-style children re-run a main script given by path (3.4 s for the bench's imports on
+    a loaded 2-core box). Naming the main module ``__main__`` while the workers start makes
+    multiprocessing skip that (``spawn._fixup_main_from_name``); Python 3.11's forkserver
+    ignores a ``__main__`` preload (it looks for a ``main_path`` key that is never set)."""
+    main = sys.modules["__main__"]
+    with _START_LOCK:
+        saved = getattr(main, "__spec__", None)
+        main.__spec__ = importlib.machinery.ModuleSpec("__main__", None)
+        try:
+            yield
+        finally:
+            main.__spec__ = saved
+_POLL_SECONDS = 0.2
+Task = tuple[int, list[np.ndarray], list[int]]
+
+
+def worker_context() -> Any:
+    """The forkserver context, its server preloaded with torch and the trainer."""
+    ctx = mp.get_context("forkserver")
+    ctx.set_forkserver_preload(_PRELOAD)
+    return ctx
+
+
+def warm_up_workers() -> None:
+    """Start the fork server now (a service calls this at start), not at the first run."""
+    from multiprocessing import forkserver
+
+    worker_context()
+    forkserver.ensure_running()
+
+
+def worker_logits(
+    spec: ModelSpec,
+    recipe: TrainRecipe,
+    x: np.ndarray,
+    y: np.ndarray,
+    masks: np.ndarray,
+    eval_x: np.ndarray,
+    seeds: list[int],
+    kernel: str,
+    ranges: Sequence[tuple[int, int]],
+    workers: int,
+    progress: ProgressFn | None,
+    should_stop: StopFn | None,
+) -> Iterator[tuple[int, int, np.ndarray]]:
+    """Logits of the models in each range, trained by ``workers`` processes, in range order.
+
+    Sequential kernel: one task per model. Batched kernel: each range split into ``workers``
+    parts, each part trained as one vmapped chunk.
+    """
+    # Validate here, in the parent, so errors name the field before any process starts.
+    training_tensors(spec, x, y, torch.device("cpu"))
+    input_tensor(spec, eval_x, torch.device("cpu"))
+    tasks: list[tuple[int, int, int]] = []  # (range index, first model, one past last)
+    for r, (start, stop) in enumerate(ranges):
+        parts = (stop - start) if kernel == "sequential" else min(workers, stop - start)
+        bounds = np.linspace(start, stop, parts + 1).round().astype(int)
+        tasks += [(r, int(a), int(b)) for a, b in itertools.pairwise(bounds)
+                  if b > a]
+    total = sum(b - a for _, a, b in tasks)
+    ctx = worker_context()
+    stop_event = ctx.Event()
+    task_q, result_q = ctx.Queue(), ctx.Queue()
+    args = (spec.model_dump_json(), recipe.model_dump_json(), kernel,
+            np.ascontiguousarray(x, dtype=np.float32), np.asarray(y, dtype=np.int64),
+            np.ascontiguousarray(eval_x, dtype=np.float32), task_q, result_q, stop_event)
+    procs = [ctx.Process(target=_worker_main, args=args, daemon=True)
+             for _ in range(min(workers, len(tasks)))]
+    with _main_not_reimported():
+        for proc in procs:
+            proc.start()
+    try:
+        next_task, done = 0, 0
+        pending: dict[int, dict[int, np.ndarray]] = {}
+        remaining = {r: 0 for r in range(len(ranges))}
+        for r, _, _ in tasks:
+            remaining[r] += 1
+        emit = 0
+
+        def submit() -> None:
+            nonlocal next_task
+            # Keep at most two tasks per worker queued: results never pile up unbounded.
+            while next_task < len(tasks) and next_task - finished < 2 * len(procs):
+                _r, a, b = tasks[next_task]
+                task_q.put((next_task, [np.flatnonzero(masks[m]) for m in range(a, b)],
+                            seeds[a:b]))
+                next_task += 1
+
+        finished = 0
+        submit()
+        while emit < len(ranges):
+            tid, payload = _next_result(result_q, procs, stop_event, should_stop)
+            finished += 1
+            r, a, b = tasks[tid]
+            pending.setdefault(r, {})[a] = payload
+            remaining[r] -= 1
+            done += b - a
+            if progress is not None:
+                progress(done, total)
+            submit()
+            while emit < len(ranges) and remaining[emit] == 0:
+                chunk = pending.pop(emit)
+                start, stop = ranges[emit]
+                yield start, stop, np.concatenate([chunk[k] for k in sorted(chunk)])
+                emit += 1
+    finally:
+        stop_event.set()
+        for _ in procs:
+            task_q.put(None)
+        for proc in procs:
+            proc.join(timeout=5)
+            if proc.is_alive():
+                proc.terminate()
+                proc.join(timeout=5)
+        task_q.close()
+        result_q.close()
+
+
+def _next_result(
+    result_q: Any, procs: list[Any], stop_event: Any, should_stop: StopFn | None
+) -> tuple[int, np.ndarray]:
+    while True:
+        if should_stop is not None and should_stop():
+            stop_event.set()
+            raise Cancelled("training cancelled")
+        try:
+            tid, status, payload = result_q.get(timeout=_POLL_SECONDS)
+        except queue.Empty:
+            if not all(p.is_alive() for p in procs):
+                raise RuntimeError("a reference-training worker process died") from None
+            continue
+        if status == "ok":
+            return tid, payload
+        if status == "cancelled":
+            raise Cancelled("training cancelled")
+        if status == "invalid":
+            raise InvalidArgument(*payload)
+        raise RuntimeError(f"reference-training worker failed: {payload}")
+
+
+def _worker_main(
+    spec_json: str, recipe_json: str, kernel: str, x: np.ndarray, y: np.ndarray,
+    eval_x: np.ndarray, task_q: Any, result_q: Any, stop_event: Any,
+) -> None:
+    """One worker: tensors built once, then (rows, seeds) tasks until ``None``."""
+    from leakrange.models.batched_trainer import models_logits
+
+    torch.set_num_threads(1)
+    dev = torch.device("cpu")
+    spec = ModelSpec.model_validate_json(spec_json)
+    recipe = TrainRecipe.model_validate_json(recipe_json)
+    xt, yt = training_tensors(spec, x, y, dev)
+    eval_t = input_tensor(spec, eval_x, dev)
+    del x, y, eval_x
+    while True:
+        task = task_q.get()
+        if task is None:
+            return
+        tid, members, seeds = task
+        try:
+            logits = models_logits(kernel, spec, recipe, xt, yt, members, seeds,  # type: ignore[arg-type]
+                                   eval_t, dev, stop_event.is_set)
+        except Cancelled:
+            result_q.put((tid, "cancelled", None))
+            return
+        except InvalidArgument as err:
+            result_q.put((tid, "invalid", (err.field, err.problem)))
+            return
+        except Exception as err:  # noqa: BLE001 - reported to the parent, which raises
+            result_q.put((tid, "error", type(err).__name__))
+            return
+        result_q.put((tid, "ok", logits))
