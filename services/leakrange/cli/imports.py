@@ -49,3 +49,34 @@ def import_data_command(
     members_text = f", {result.members} members" if result.members is not None else ""
     typer.echo(f"{result.rows} records{members_text}", err=True)
     typer.echo(f"{result.name} {result.ref.uri}")
+
+
+def import_model_command(
+    file: FileArg,
+    data: Annotated[str, typer.Option("--data", help="The data set it was trained on.")],
+    format: Annotated[str, typer.Option(
+        "--format", help="onnx | safetensors (default: from the file name)")] = "",
+    spec: Annotated[str | None, typer.Option(
+        "--spec", help="safetensors: zoo name or JSON model spec.")] = None,
+    members: Annotated[Path | None, typer.Option(
+        "--members", help="Member ids, one per line (default: the data set's own).")] = None,
+    adversary_share: Annotated[float, typer.Option(
+        "--adversary-share", help="Share of the non-members the adversary may draw from.")
+    ] = 0.5,
+    store: Store = ".leakrange/store",
+) -> None:
+    """Check a model against its data set and store it; prints its artifact reference."""
+    from leakrange.artifacts import open_store
+    from leakrange.imports.model_import import ModelImport, import_model
+
+    fmt = format or {".onnx": "onnx", ".safetensors": "safetensors"}.get(file.suffix.lower(), "")
+    if fmt not in ("onnx", "safetensors"):
+        _fail(RangeError("--format: give onnx or safetensors"))
+    try:
+        result = import_model(open_store(store), ModelImport(
+            file=file, format=fmt, data=data, spec=spec, members_file=members,  # type: ignore[arg-type]
+            adversary_share=adversary_share))
+    except RangeError as err:
+        _fail(err)
+    typer.echo(f"{result.format} model, {len(result.split.members)} members", err=True)
+    typer.echo(result.ref.uri)

@@ -7,7 +7,7 @@ import sys
 import typer
 
 from leakrange.cli.exercise_commands import register as register_exercise_commands
-from leakrange.cli.imports import import_data_command
+from leakrange.cli.imports import import_data_command, import_model_command
 from leakrange.cli.serve import serve_app
 from leakrange.cli.train import train_target
 from leakrange.common.errors import RangeError
@@ -21,6 +21,7 @@ app = typer.Typer(
 app.add_typer(serve_app, name="serve")
 app.command("train-target")(train_target)
 app.command("import-data")(import_data_command)
+app.command("import-model")(import_model_command)
 register_exercise_commands(app)
 
 

@@ -13,27 +13,15 @@ from leakrange.common.tensors import require_finite
 from leakrange.models import ModelSpec, model_from_bytes, pick_device
 
 
-class ModelHost:
-    """A model loaded from the store, ready to produce logits for validated batches."""
+class BatchChecks:
+    """What every host checks of a batch before the model sees it."""
 
-    def __init__(
-        self, model: torch.nn.Module, spec: ModelSpec, ref: ArtifactRef,
-        metadata: dict[str, str], max_batch: int = 4096,
-    ) -> None:
-        self.device = pick_device()
-        self.model = model.to(self.device).eval()
-        self.spec = spec
-        self.ref = ref
-        self.metadata = metadata
-        self.max_batch = max_batch
-        self.input_shape = tuple(int(d) for d in spec.input_shape)
-        self._lock = threading.Lock()
-
-    @classmethod
-    def from_store(cls, store: ArtifactStore, ref_text: str, max_batch: int = 4096) -> ModelHost:
-        ref = store.resolve(ref_text)
-        model, spec, metadata = model_from_bytes(store.get_bytes(ref))
-        return cls(model, spec, ref, metadata, max_batch)
+    input_shape: tuple[int, ...]
+    max_batch: int
+    ref: ArtifactRef
+    metadata: dict[str, str]
+    model_kind: str
+    num_classes: int
 
     @property
     def dataset(self) -> str:
@@ -42,7 +30,7 @@ class ModelHost:
     @property
     def class_names(self) -> list[str]:
         names = self.metadata.get("class_names", "")
-        return names.split("\x1f") if names else [str(i) for i in range(self.spec.num_classes)]
+        return names.split("\x1f") if names else [str(i) for i in range(self.num_classes)]
 
     def check_batch_size(self, records: int) -> None:
         if records > self.max_batch:
@@ -62,6 +50,34 @@ class ModelHost:
         self.check_batch_size(x.shape[0])
         require_finite(x, "inputs")
         return x.astype(np.float32, copy=False)
+
+    def logits(self, x: np.ndarray, chunk: int = 512) -> np.ndarray:
+        raise NotImplementedError
+
+
+class ModelHost(BatchChecks):
+    """A model loaded from the store, ready to produce logits for validated batches."""
+
+    def __init__(
+        self, model: torch.nn.Module, spec: ModelSpec, ref: ArtifactRef,
+        metadata: dict[str, str], max_batch: int = 4096,
+    ) -> None:
+        self.device = pick_device()
+        self.model = model.to(self.device).eval()
+        self.spec = spec
+        self.ref = ref
+        self.metadata = metadata
+        self.max_batch = max_batch
+        self.input_shape = tuple(int(d) for d in spec.input_shape)
+        self.model_kind = spec.kind
+        self.num_classes = spec.num_classes
+        self._lock = threading.Lock()
+
+    @classmethod
+    def from_store(cls, store: ArtifactStore, ref_text: str, max_batch: int = 4096) -> ModelHost:
+        ref = store.resolve(ref_text)
+        model, spec, metadata = model_from_bytes(store.get_bytes(ref))
+        return cls(model, spec, ref, metadata, max_batch)
 
     def logits(self, x: np.ndarray, chunk: int = 512) -> np.ndarray:
         """Logits in chunks, so a large image batch never holds all its activations at once."""

@@ -9,7 +9,7 @@ from prometheus_client import CollectorRegistry
 from leakrange.artifacts import ArtifactStore
 from leakrange.common.server import RangeServer, ServerOptions, ServiceBinding, build_server
 from leakrange.target.budget import QueryBudget
-from leakrange.target.model_host import ModelHost
+from leakrange.target.onnx_host import open_host
 from leakrange.target.policy import AccessPolicy
 from leakrange.target.servicer import TargetMetrics, TargetServicer
 from leakrange.v1 import target_pb2, target_pb2_grpc
@@ -25,7 +25,7 @@ class TargetSettings:
 def build_target_server(
     store: ArtifactStore, settings: TargetSettings, options: ServerOptions
 ) -> RangeServer:
-    host = ModelHost.from_store(store, settings.model, settings.max_batch)
+    host = open_host(store, settings.model, settings.max_batch)
     # Auth principals double as budget keys: each adversary token has its own budget.
     budget = QueryBudget(settings.policy.query_budget)
 
