@@ -10,7 +10,6 @@ Everything is checked before the first write: a refused import leaves the store 
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -68,14 +67,13 @@ def import_data(store: ArtifactStore, request: DataImport,
     name = check_name(request.name)
     encoded = read_and_encode(request, limits)
     members = _member_rows(encoded, request, limits)
-    blob = save_arrays({"x": np.ascontiguousarray(encoded.x), "y": encoded.y}, metadata={
-        "name": name, "kind": encoded.kind,
-        "class_names": json.dumps(encoded.class_names),
-        "feature_names": json.dumps(encoded.feature_names),
-    })
+    # Tensors only: safetensors writes header metadata in no fixed order, which would break the
+    # content hash; what the records mean lives in the manifest.
+    blob = save_arrays({"x": np.ascontiguousarray(encoded.x), "y": encoded.y})
     ref = store.put_bytes(blob, MEDIA_TENSORS)
     store.put_manifest(dataset_manifest(name), {
-        "data": ref.uri, "rows": len(encoded.y), "ids": encoded.ids,
+        "data": ref.uri, "rows": len(encoded.y), "ids": encoded.ids, "kind": encoded.kind,
+        "class_names": encoded.class_names, "feature_names": encoded.feature_names,
         "members": None if members is None else members.tolist(),
     })
     return ImportedData(name, ref, len(encoded.y), None if members is None else len(members))
@@ -155,18 +153,16 @@ def load_imported(store: ArtifactStore, name: str) -> Dataset:
     blob = store.get_bytes(store.resolve(str(manifest["data"])))
     try:
         arrays = load_arrays(blob)
-        header_size = int.from_bytes(blob[:8], "little")
-        meta = json.loads(blob[8:8 + header_size])["__metadata__"]
-        class_names = [str(c) for c in json.loads(meta["class_names"])]
-        features = json.loads(meta["feature_names"])
-    except (SafetensorError, KeyError, ValueError) as err:
+        class_names = [str(c) for c in manifest["class_names"]]  # type: ignore[attr-defined]
+        features = manifest["feature_names"]
+    except (SafetensorError, KeyError, TypeError) as err:
         raise IntegrityError("imported data set is corrupted") from err
     x, y = arrays["x"].astype(np.float32), arrays["y"].astype(np.int64)
     return Dataset(
         name=name, x=x, y=y, num_classes=len(class_names), class_names=class_names,
         input_shape=tuple(int(d) for d in x.shape[1:]),
-        feature_names=None if features is None else [str(f) for f in features],
-        kind="image" if meta.get("kind") == "image" else "tabular",
+        feature_names=None if features is None else [str(f) for f in features],  # type: ignore[attr-defined]
+        kind="image" if manifest.get("kind") == "image" else "tabular",
     )
 
 

@@ -115,8 +115,8 @@ class ImportedModelTarget(PreparedTarget):
         if self.spec is not None and handed == self.spec:
             reference = f"the model's own architecture ({handed.kind}, from its spec)"
         else:
-            reference = (f"zoo proxy {handed.kind} {handed.hidden if handed.kind == 'mlp' else ''}"
-                         "(threat_model.knowledge.proxy_model)").replace("  ", " ")
+            shape = f" {handed.hidden}" if handed.kind == "mlp" else ""
+            reference = f"zoo proxy {handed.kind}{shape} (threat_model.knowledge.proxy_model)"
         return TargetInfo(
             model_kind=f"imported {self.model_format}", dataset=self.dataset,
             n_members=int(audit.is_member.sum()), n_nonmembers=int((~audit.is_member).sum()),
