@@ -16,7 +16,7 @@ from leakrange.common.attack_info import MEMBERSHIP, AttackInfo
 from leakrange.common.errors import FailedPrecondition
 from leakrange.orchestrator.spec import TargetSpec
 from leakrange.orchestrator.spec_loading import SpecError, check_spec, load_spec, parse_spec
-from leakrange.orchestrator.target_kinds import TARGET_KINDS
+from leakrange.orchestrator.target_kinds import TARGET_KINDS, kind_names
 from leakrange.scoring import SCORERS, AttackOutcome, scorer_for
 from leakrange.v1 import attack_pb2
 from tests.e2e.range_helpers import small_spec
@@ -101,7 +101,7 @@ def test_target_spec_has_one_field_per_registered_kind() -> None:
     with pytest.raises(SpecError) as info:
         load_spec(small_spec().replace(small_spec().split("target:\n")[1].split(
             "threat_model")[0], "  {}\n"))
-    assert ("target", "give exactly one of model or train") in info.value.problems
+    assert ("target", f"give exactly one of {kind_names()}") in info.value.problems
 
 
 def test_scorers_are_found_by_result_kind_only() -> None:

@@ -6,6 +6,7 @@ from leakrange.artifacts.media_types import (
     MEDIA_JSON,
     MEDIA_MODEL,
     MEDIA_OCTET_STREAM,
+    MEDIA_ONNX,
     MEDIA_TENSORS,
 )
 from leakrange.artifacts.open_store import open_store
@@ -18,6 +19,7 @@ __all__ = [
     "MEDIA_JSON",
     "MEDIA_MODEL",
     "MEDIA_OCTET_STREAM",
+    "MEDIA_ONNX",
     "MEDIA_TENSORS",
     "ArtifactRef",
     "ArtifactStore",

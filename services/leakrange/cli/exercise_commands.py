@@ -158,10 +158,10 @@ def _follow(events: Iterable[orchestrator_pb2.ExerciseEvent], console: Console) 
 
 def validate(file: SpecFile) -> None:
     """Check an exercise spec without running it."""
-    from leakrange.orchestrator.spec_loading import load_spec_file
+    from leakrange.orchestrator.spec_loading import load_spec, localise_spec_file
 
     try:
-        spec = load_spec_file(file)
+        spec = load_spec(localise_spec_file(file))
     except SpecError as err:
         raise _fail_spec(err) from None
     attacks = sum(len(a.attacks) for a in spec.adversaries)
@@ -178,10 +178,11 @@ def run(
     """Run an exercise here: in-process orchestrator, local range, folder store."""
     from leakrange.orchestrator.convert import event_to_proto, exercise_to_proto
     from leakrange.orchestrator.service import OrchestratorSettings, build_orchestrator
-    from leakrange.orchestrator.spec_loading import load_spec_file
+    from leakrange.orchestrator.spec_loading import load_spec, localise_spec_file
 
     try:
-        load_spec_file(file)
+        text = localise_spec_file(file)
+        load_spec(text)
     except SpecError as err:
         raise _fail_spec(err) from None
     if out is not None:
@@ -197,7 +198,7 @@ def run(
         OrchestratorSettings(store=store, data_dir=Path(data_dir), concurrency=1)
     ).start()
     try:
-        record = orchestrator.submit(file.read_text(encoding="utf-8"))
+        record = orchestrator.submit(text)
         console.print(f"exercise {record.id}: {record.name}")
         try:
             _follow((p for e in orchestrator.watch(record.id) for p in event_to_proto(e)),

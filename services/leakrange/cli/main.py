@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 
 from leakrange.cli.exercise_commands import register as register_exercise_commands
+from leakrange.cli.imports import import_data_command, import_model_command
 from leakrange.cli.options import FLAG_METAVAR
 from leakrange.cli.serve import serve_app
 from leakrange.cli.train import train_target
@@ -44,6 +45,8 @@ def _root(
     """LeakPro Range: measure how much a machine-learning system leaks about its data."""
 app.add_typer(serve_app, name="serve")
 app.command("train-target")(train_target)
+app.command("import-data")(import_data_command)
+app.command("import-model")(import_model_command)
 register_exercise_commands(app)
 
 

@@ -4,6 +4,7 @@ from leakrange.datasets.dataset import Dataset, DatasetKind
 from leakrange.datasets.registry import (
     DatasetEntry,
     dataset_entry,
+    is_builtin,
     list_datasets,
     load_dataset,
     load_table,
@@ -20,6 +21,7 @@ __all__ = [
     "TableEncoder",
     "TableSchema",
     "dataset_entry",
+    "is_builtin",
     "list_datasets",
     "load_dataset",
     "load_table",

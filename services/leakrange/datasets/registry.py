@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from types import MappingProxyType
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -13,6 +14,9 @@ from leakrange.common.errors import NotFound
 from leakrange.datasets import image_sources, tabular_sources
 from leakrange.datasets.dataset import Dataset, DatasetKind
 from leakrange.datasets.table_encoding import TableEncoder, TableSchema
+
+if TYPE_CHECKING:
+    from leakrange.artifacts import ArtifactStore
 
 
 @dataclass(frozen=True)
@@ -118,7 +122,16 @@ def table_encoder(name: str) -> TableEncoder:
     return TableEncoder.fit(load_table(name), entry.schema)
 
 
-def load_dataset(name: str) -> Dataset:
+def is_builtin(name: str) -> bool:
+    return name in _REGISTRY
+
+
+def load_dataset(name: str, store: ArtifactStore | None = None) -> Dataset:
+    """A built-in data set, or one imported into ``store`` (``leakrange import-data``)."""
+    if store is not None and name not in _REGISTRY:
+        from leakrange.imports.data_import import load_imported
+
+        return load_imported(store, name)
     entry = dataset_entry(name)
     if entry.table is not None and entry.schema is not None:
         table = entry.table()

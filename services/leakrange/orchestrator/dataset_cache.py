@@ -4,14 +4,22 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
+from typing import TYPE_CHECKING
 
 from leakrange.datasets import Dataset, load_dataset
 
+if TYPE_CHECKING:
+    from leakrange.artifacts import ArtifactStore
+
 
 class DatasetCache:
-    """Loaded data sets, shared by the exercises of one orchestrator (bounded, thread-safe)."""
+    """Loaded data sets, shared by the exercises of one orchestrator (bounded, thread-safe).
 
-    def __init__(self, capacity: int = 4) -> None:
+    With a ``store``, names that are not built in resolve to data sets imported into it.
+    """
+
+    def __init__(self, capacity: int = 4, store: ArtifactStore | None = None) -> None:
+        self._store = store
         self._capacity = capacity
         self._items: OrderedDict[str, Dataset] = OrderedDict()
         self._lock = threading.Lock()
@@ -27,7 +35,7 @@ class DatasetCache:
             with self._lock:
                 if name in self._items:
                     return self._items[name]
-            data = load_dataset(name)
+            data = load_dataset(name, self._store)
             with self._lock:
                 self._items[name] = data
                 while len(self._items) > self._capacity:

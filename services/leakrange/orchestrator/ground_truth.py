@@ -56,7 +56,7 @@ def prepare_target(
 ) -> PreparedTarget:
     """Prepare the target a ``TargetSpec`` names, through its kind."""
     kind, part = resolve(target)
-    return kind.prepare(part, PrepareContext(store, datasets or DatasetCache(), progress,
+    return kind.prepare(part, PrepareContext(store, datasets or DatasetCache(store=store), progress,
                                              should_stop))
 
 

@@ -82,7 +82,7 @@ class ExerciseRunner:
         self._hub = hub
         self._metrics = metrics
         self._settings = settings or RunnerSettings()
-        self._datasets = DatasetCache()
+        self._datasets = DatasetCache(store=store)
 
     # ------------------------------------------------------------------ events
 

@@ -140,6 +140,30 @@ def load_spec_file(path: str | Path) -> ExerciseSpec:
     return load_spec(source.read_bytes())
 
 
+def localise_spec_file(path: str | Path) -> str:
+    """The spec file's text with the target's file paths made absolute (relative paths in an
+    exercise file are relative to the file). Unparseable text is returned as is, so the usual
+    checks report it."""
+    from leakrange.orchestrator.target_kinds import TARGET_KINDS
+
+    source = Path(path)
+    if not source.is_file() or source.stat().st_size > MAX_SPEC_BYTES:
+        load_spec_file(source)  # raises the usual SpecError
+    text = source.read_text(encoding="utf-8")
+    try:
+        doc = yaml.safe_load(text)
+    except yaml.YAMLError:
+        return text
+    target = doc.get("target") if isinstance(doc, dict) else None
+    if not isinstance(target, dict):
+        return text
+    base = source.resolve().parent
+    changed = {k.name: k.localise(target[k.name], base) for k in TARGET_KINDS if k.name in target}
+    if all(changed[name] == target[name] for name in changed):
+        return text
+    return yaml.safe_dump({**doc, "target": {**target, **changed}}, sort_keys=False)
+
+
 def where_loc(adversary: int, attack: int) -> list[str | int]:
     return ["adversaries", adversary, "attacks", attack]
 

@@ -69,6 +69,8 @@ class TargetInfo(_Frozen):
     train_size: int | None = Field(default=None, ge=0, description="records the model saw")
     train_accuracy: float | None = None
     test_accuracy: float | None = None
+    reference_model: str | None = Field(
+        default=None, description="architecture of the reference models (imported targets)")
 
 
 class Overall(_Frozen):

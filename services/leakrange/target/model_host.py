@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from abc import ABC, abstractmethod
 from collections.abc import Sequence
 
 import numpy as np
@@ -14,29 +15,16 @@ from leakrange.common.tensors import require_finite
 from leakrange.models import ModelSpec, model_from_bytes, pick_device
 
 
-class ModelHost:
-    """A model loaded from the store, ready to produce logits for validated batches."""
+class BatchChecks(ABC):
+    """What every host checks of a batch before the model sees it; subclasses serve a model
+    format (range safetensors here, ONNX in ``onnx_host``)."""
 
-    def __init__(
-        self, model: torch.nn.Module, spec: ModelSpec, ref: ArtifactRef,
-        metadata: dict[str, str], max_batch: int = 4096,
-    ) -> None:
-        if max_batch < 1:
-            raise InvalidArgument("max_batch", "must be at least 1")
-        self.device = pick_device()
-        self.model = model.to(self.device).eval()
-        self.spec = spec
-        self.ref = ref
-        self.metadata = metadata
-        self.max_batch = max_batch
-        self.input_shape = tuple(int(d) for d in spec.input_shape)
-        self._lock = threading.Lock()
-
-    @classmethod
-    def from_store(cls, store: ArtifactStore, ref_text: str, max_batch: int = 4096) -> ModelHost:
-        ref = store.resolve(ref_text)
-        model, spec, metadata = model_from_bytes(store.get_bytes(ref))
-        return cls(model, spec, ref, metadata, max_batch)
+    input_shape: tuple[int, ...]
+    max_batch: int
+    ref: ArtifactRef
+    metadata: dict[str, str]
+    model_kind: str
+    num_classes: int
 
     @property
     def dataset(self) -> str:
@@ -45,7 +33,7 @@ class ModelHost:
     @property
     def class_names(self) -> list[str]:
         names = self.metadata.get("class_names", "")
-        return names.split("\x1f") if names else [str(i) for i in range(self.spec.num_classes)]
+        return names.split("\x1f") if names else [str(i) for i in range(self.num_classes)]
 
     def check_wire_shape(self, shape: Sequence[int]) -> None:
         """Check a Predict shape before decoding: rank and record shape of the model, batch
@@ -80,6 +68,50 @@ class ModelHost:
         return cast
 
     @property
+    @abstractmethod
+    def input_dtype(self) -> np.dtype:
+        """The numpy dtype inputs are cast to before the model sees them."""
+
+    @abstractmethod
+    def logits(self, x: np.ndarray, chunk: int = 512) -> np.ndarray:
+        """Logits of a validated batch."""
+
+    def checked_logits(self, x: np.ndarray) -> np.ndarray:
+        """Logits of finite inputs; finite inputs the model overflows on (float32 3e38) are
+        refused as bad input rather than answered with NaN."""
+        out = self.logits(x)
+        if not np.isfinite(out).all():
+            raise InvalidArgument("inputs", "values outside the range the model can compute")
+        return out
+
+
+class ModelHost(BatchChecks):
+    """A model loaded from the store, ready to produce logits for validated batches."""
+
+    def __init__(
+        self, model: torch.nn.Module, spec: ModelSpec, ref: ArtifactRef,
+        metadata: dict[str, str], max_batch: int = 4096,
+    ) -> None:
+        if max_batch < 1:
+            raise InvalidArgument("max_batch", "must be at least 1")
+        self.device = pick_device()
+        self.model = model.to(self.device).eval()
+        self.spec = spec
+        self.ref = ref
+        self.metadata = metadata
+        self.max_batch = max_batch
+        self.input_shape = tuple(int(d) for d in spec.input_shape)
+        self.model_kind = spec.kind
+        self.num_classes = spec.num_classes
+        self._lock = threading.Lock()
+
+    @classmethod
+    def from_store(cls, store: ArtifactStore, ref_text: str, max_batch: int = 4096) -> ModelHost:
+        ref = store.resolve(ref_text)
+        model, spec, metadata = model_from_bytes(store.get_bytes(ref))
+        return cls(model, spec, ref, metadata, max_batch)
+
+    @property
     def input_dtype(self) -> np.dtype:
         """The numpy dtype of the model's parameters (what inputs are cast to)."""
         param = next(self.model.parameters(), None)
@@ -95,11 +127,3 @@ class ModelHost:
                 part = np.array(x[start:start + chunk], dtype=np.float32, order="C")
                 parts.append(self.model(torch.from_numpy(part).to(self.device)).float().cpu())
         return torch.cat(parts).numpy()
-
-    def checked_logits(self, x: np.ndarray) -> np.ndarray:
-        """Logits of finite inputs; finite inputs the model overflows on (float32 3e38) are
-        refused as bad input rather than answered with NaN."""
-        out = self.logits(x)
-        if not np.isfinite(out).all():
-            raise InvalidArgument("inputs", "values outside the range the model can compute")
-        return out

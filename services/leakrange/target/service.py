@@ -10,7 +10,7 @@ from leakrange.artifacts import MEDIA_MODEL, ArtifactRef, ArtifactStore
 from leakrange.common.server import RangeServer, ServerOptions, ServiceBinding, build_server
 from leakrange.target.budget import QueryBudget
 from leakrange.target.budget_ledger import BudgetLedger
-from leakrange.target.model_host import ModelHost
+from leakrange.target.onnx_host import open_host
 from leakrange.target.policy import AccessPolicy
 from leakrange.target.servicer import TargetMetrics, TargetServicer
 from leakrange.v1 import target_pb2, target_pb2_grpc
@@ -37,7 +37,7 @@ def publish_weights(store: ArtifactStore, ref: ArtifactRef, adversary_store: Art
 def build_target_server(
     store: ArtifactStore, settings: TargetSettings, options: ServerOptions
 ) -> RangeServer:
-    host = ModelHost.from_store(store, settings.model, settings.max_batch)
+    host = open_host(store, settings.model, settings.max_batch)
     if settings.policy.white_box and settings.weights_store is not None:
         publish_weights(store, host.ref, settings.weights_store)
     # Auth principals double as budget keys: each adversary token has its own budget.

@@ -12,7 +12,7 @@ from leakrange.common.interceptors import current_principal
 from leakrange.common.tensors import from_proto, to_proto
 from leakrange.common.threat_model import output_kind_to_proto
 from leakrange.target.budget import QueryBudget
-from leakrange.target.model_host import ModelHost
+from leakrange.target.model_host import BatchChecks
 from leakrange.target.policy import AccessPolicy, shape_outputs
 from leakrange.v1 import common_pb2, target_pb2, target_pb2_grpc
 
@@ -31,7 +31,7 @@ class TargetMetrics:
 
 class TargetServicer(target_pb2_grpc.TargetServicer):
     def __init__(
-        self, host: ModelHost, policy: AccessPolicy, budget: QueryBudget, metrics: TargetMetrics
+        self, host: BatchChecks, policy: AccessPolicy, budget: QueryBudget, metrics: TargetMetrics
     ) -> None:
         self._host = host
         self._policy = policy
@@ -41,10 +41,10 @@ class TargetServicer(target_pb2_grpc.TargetServicer):
     def Describe(self, request, context: grpc.ServicerContext) -> target_pb2.TargetInfo:
         host = self._host
         return target_pb2.TargetInfo(
-            model_kind=host.spec.kind,
+            model_kind=host.model_kind,
             input_shape=list(host.input_shape),
             input_dtype=common_pb2.DTYPE_FLOAT32,
-            num_classes=host.spec.num_classes,
+            num_classes=host.num_classes,
             class_names=host.class_names,
             access=self._effective_access(),
             remaining_budget=self._budget.remaining(current_principal.get()),
@@ -56,7 +56,7 @@ class TargetServicer(target_pb2_grpc.TargetServicer):
         """The policy as served: top_k is what Predict returns (at most num_classes)."""
         access = self._policy.to_access()
         effective = access.model_copy(
-            update={"top_k": min(access.top_k, self._host.spec.num_classes)})
+            update={"top_k": min(access.top_k, self._host.num_classes)})
         return effective.to_proto()
 
     def Predict(self, request, context: grpc.ServicerContext) -> target_pb2.PredictResponse:

@@ -55,7 +55,7 @@ def train_and_store(
     progress: Callable[[int, int], None] | None = None,
     should_stop: Callable[[], bool] | None = None,
 ) -> TargetTrainingResult:
-    data = load_dataset(request.dataset)
+    data = load_dataset(request.dataset, store)
     split = make_split(
         len(data.y), members=request.members, nonmembers=request.nonmembers,
         seed=request.seed, population=request.population,

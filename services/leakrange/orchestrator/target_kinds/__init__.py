@@ -17,11 +17,12 @@ from leakrange.orchestrator.target_kinds.base import (
     PreparedTarget,
     TargetKind,
 )
+from leakrange.orchestrator.target_kinds.imported import ImportedKind
 from leakrange.orchestrator.target_kinds.model_target import ModelTarget
 from leakrange.orchestrator.target_kinds.stored_model import StoredModelKind
 from leakrange.orchestrator.target_kinds.train import TrainKind, TrainTarget
 
-TARGET_KINDS: tuple[type[TargetKind], ...] = (StoredModelKind, TrainKind)
+TARGET_KINDS: tuple[type[TargetKind], ...] = (StoredModelKind, TrainKind, ImportedKind)
 
 
 def target_kind(name: str) -> type[TargetKind]:
@@ -48,6 +49,7 @@ def resolve(target: BaseModel) -> tuple[type[TargetKind], Any]:
 __all__ = [
     "TARGET_KINDS",
     "AdversaryView",
+    "ImportedKind",
     "ModelTarget",
     "PrepareContext",
     "PreparedTarget",

@@ -16,6 +16,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from leakrange.artifacts import ArtifactStore
@@ -85,6 +86,12 @@ class TargetKind(ABC):
     spec_type: ClassVar[Any]
     # Result kinds this target has ground truth for (attacks returning others are refused).
     result_kinds: ClassVar[frozenset[str]]
+
+    @classmethod
+    def localise(cls, doc: Any, base: Path) -> Any:
+        """The raw ``target.<name>`` document with file paths made absolute against ``base``
+        (the exercise file's folder); kinds without files return it unchanged."""
+        return doc
 
     @classmethod
     def check(cls, part: Any, exercise: ExerciseSpec) -> Problems:

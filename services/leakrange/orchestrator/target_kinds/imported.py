@@ -1,0 +1,191 @@
+"""``target: {imported: {model: ..., data: ..., members: ...}}``: a model and data the range did
+not train (bring your own). Both go through the one import path (``leakrange.imports``):
+validated, content-hashed into the store; the membership the user declares is ground truth.
+
+``data`` is a data set name (built in or ``leakrange import-data``) or an inline import;
+``model`` is a reference printed by ``leakrange import-model`` or a file to import (ONNX:
+black-box; safetensors + zoo spec: white-box ready). Relative paths are relative to the
+exercise file (``leakrange run`` / ``validate`` make them absolute). Reference models use the
+model's own spec when it has one and the threat model grants the architecture, else the zoo
+proxy ``threat_model.knowledge.proxy_model``; the report says which.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from leakrange.artifacts import ArtifactRef
+from leakrange.common.attack_info import MEMBERSHIP
+from leakrange.common.threat_model import Access
+from leakrange.datasets import Split
+from leakrange.models import ModelSpec
+from leakrange.orchestrator.backend import TargetDeploySpec
+from leakrange.orchestrator.target_kinds.base import (
+    AdversaryView,
+    PrepareContext,
+    PreparedTarget,
+    Problems,
+    TargetKind,
+)
+
+if TYPE_CHECKING:
+    from leakrange.orchestrator.dataset_cache import DatasetCache
+    from leakrange.orchestrator.spec import ExerciseSpec
+    from leakrange.report.schema import TargetInfo
+
+_PATH = Field(min_length=1, max_length=1024)
+
+
+class ModelFile(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    file: str = _PATH
+    format: Literal["onnx", "safetensors"]
+    spec: str | dict[str, Any] | None = Field(
+        default=None, description="safetensors only: zoo name or model spec mapping.")
+
+
+class DataFile(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str = Field(min_length=1, max_length=64)
+    file: str = _PATH
+    label: str | None = Field(default=None, min_length=1, max_length=128)
+    schema_file: str | None = Field(default=None, alias="schema", min_length=1,
+                                    max_length=1024)
+    id: str | None = Field(default=None, min_length=1, max_length=128)
+    member_column: str | None = Field(default=None, min_length=1, max_length=128)
+
+
+class ImportedTarget(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    model: str | ModelFile = Field(description="sha256:<hex> from import-model, or a file.")
+    data: str | DataFile
+    members: str | None = Field(default=None, min_length=1, max_length=1024,
+                                description="Member ids, one per line (else the data's own).")
+    adversary_share: float = Field(default=0.5, ge=0.0, lt=1.0)
+    split_seed: int = Field(default=0, ge=0, lt=2**63)
+
+
+_PATH_FIELDS = (("model", "file"), ("data", "file"), ("data", "schema"), ("members",))
+
+
+@dataclass(frozen=True)
+class ImportedModelTarget(PreparedTarget):
+    """An imported model with the split built from the user's membership. ``spec`` is the
+    model's own zoo spec (safetensors) or ``None`` (ONNX: reference models use the proxy)."""
+
+    model_ref: ArtifactRef
+    model_format: str
+    dataset: str
+    split: Split
+    spec: ModelSpec | None
+
+    def deploy_spec(self, access: Access) -> TargetDeploySpec:
+        return TargetDeploySpec(self.model_ref.uri, access)
+
+    def adversary_view(self, exercise: ExerciseSpec, datasets: DatasetCache) -> AdversaryView:
+        from leakrange.models import TrainRecipe, spec_from_name_or_json
+        from leakrange.orchestrator.adversary_view import adversary_data
+        from leakrange.orchestrator.ground_truth import adversary_rows, build_audit
+
+        data = datasets.get(self.dataset)
+        spec = self.spec
+        if spec is None:  # the kind's check makes sure an ONNX target has a proxy
+            spec = spec_from_name_or_json(exercise.threat_model.knowledge.proxy_model or "",
+                                          list(data.input_shape), data.num_classes)
+        audit = build_audit(self.split, exercise.audit.records_per_side, exercise.seed)
+        population = adversary_rows(self.split, exercise.threat_model.knowledge, exercise.seed)
+        # The user's training recipe is unknown to the range: the adversary gets the defaults.
+        message = adversary_data(data, audit.rows, population, spec, TrainRecipe(),
+                                 exercise.threat_model)
+        return AdversaryView(data=message, truth={MEMBERSHIP: audit})
+
+    def report_info(self, view: AdversaryView) -> TargetInfo:
+        from leakrange.models import ModelSpec
+        from leakrange.report.schema import TargetInfo
+
+        audit = view.truth_for(MEMBERSHIP)
+        handed = ModelSpec.model_validate_json(view.data.model_spec_json)
+        if self.spec is not None and handed == self.spec:
+            reference = f"the model's own architecture ({handed.kind}, from its spec)"
+        else:
+            shape = f" {handed.hidden}" if handed.kind == "mlp" else ""
+            reference = f"zoo proxy {handed.kind}{shape} (threat_model.knowledge.proxy_model)"
+        return TargetInfo(
+            model_kind=f"imported {self.model_format}", dataset=self.dataset,
+            n_members=int(audit.is_member.sum()), n_nonmembers=int((~audit.is_member).sum()),
+            train_size=len(self.split.members), reference_model=reference,
+        )
+
+
+class ImportedKind(TargetKind):
+    name: ClassVar[str] = "imported"
+    summary: ClassVar[str] = "Bring your own model (ONNX or safetensors) and data."
+    spec_type: ClassVar[Any] = ImportedTarget
+    result_kinds: ClassVar[frozenset[str]] = frozenset({MEMBERSHIP})
+
+    @classmethod
+    def localise(cls, doc: Any, base: Path) -> Any:
+        if not isinstance(doc, dict):
+            return doc
+        out = dict(doc)
+        for path in _PATH_FIELDS:
+            holder = out
+            for key in path[:-1]:
+                if not isinstance(holder.get(key), dict):
+                    holder = {}
+                    break
+                holder[key] = dict(holder[key])
+                holder = holder[key]
+            value = holder.get(path[-1])
+            if isinstance(value, str) and not value.startswith("sha256:") and \
+                    (path != ("members",) or value):
+                holder[path[-1]] = str((base / value).resolve()) \
+                    if not Path(value).is_absolute() else value
+        return out
+
+    @classmethod
+    def check(cls, part: Any, exercise: ExerciseSpec) -> Problems:
+        from leakrange.models.zoo import ZOO
+
+        target: ImportedTarget = part
+        problems: Problems = []
+        knowledge = exercise.threat_model.knowledge
+        proxy = knowledge.proxy_model or ""
+        if isinstance(target.model, ModelFile):
+            if not Path(target.model.file).is_file():
+                problems.append(("target.imported.model.file", "file not found"))
+            if target.model.format == "onnx":
+                if exercise.threat_model.access.white_box:
+                    problems.append(("threat_model.access.white_box",
+                                     "an ONNX target is black-box only"))
+                if proxy not in ZOO and not proxy.startswith("{"):
+                    problems.append(("threat_model.knowledge.proxy_model",
+                                     "an ONNX target needs a zoo proxy for reference models; "
+                                     f"zoo: {', '.join(sorted(ZOO))}"))
+            elif target.model.spec is None:
+                problems.append(("target.imported.model.spec",
+                                 "a safetensors model needs a zoo name or model spec"))
+        if isinstance(target.data, DataFile):
+            if not Path(target.data.file).is_file():
+                problems.append(("target.imported.data.file", "file not found"))
+            if target.data.label is None and target.data.schema_file is None:
+                problems.append(("target.imported.data", "give label or schema"))
+        if target.members is not None and not Path(target.members).is_file():
+            problems.append(("target.imported.members", "file not found"))
+        return problems
+
+    @classmethod
+    def prepare(cls, part: Any, ctx: PrepareContext) -> ImportedModelTarget:
+        from leakrange.orchestrator.target_kinds.imported_prepare import prepare_imported
+
+        return prepare_imported(part, ctx)
+
+
+__all__ = ["DataFile", "ImportedKind", "ImportedModelTarget", "ImportedTarget", "ModelFile"]

@@ -1,0 +1,69 @@
+"""Preparing an ``imported`` target: run the import path for what the spec names as files,
+or load what ``leakrange import-data`` / ``import-model`` stored earlier."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from leakrange.artifacts import ArtifactStore
+from leakrange.common.errors import IntegrityError, InvalidArgument, NotFound, RangeError
+from leakrange.datasets import Split
+from leakrange.imports.data_import import DataImport, import_data
+from leakrange.imports.data_schema import load_schema, schema_from_doc
+from leakrange.imports.model_import import ModelImport, import_model, imported_manifest_name
+from leakrange.models import model_from_bytes
+from leakrange.orchestrator.target_kinds.base import PrepareContext
+from leakrange.orchestrator.target_kinds.imported import (
+    DataFile,
+    ImportedModelTarget,
+    ImportedTarget,
+    ModelFile,
+)
+
+
+def prepare_imported(target: ImportedTarget, ctx: PrepareContext) -> ImportedModelTarget:
+    store = ctx.store
+    data_name = _data(store, target.data)
+    if isinstance(target.model, ModelFile):
+        spec = target.model.spec
+        result = import_model(store, ModelImport(
+            file=Path(target.model.file), format=target.model.format, data=data_name,
+            spec=json.dumps(spec) if isinstance(spec, dict) else spec,
+            members_file=Path(target.members) if target.members else None,
+            adversary_share=target.adversary_share, seed=target.split_seed,
+        ))
+        return ImportedModelTarget(result.ref, result.format, data_name, result.split,
+                                   result.spec)
+    return _stored(store, target.model, data_name)
+
+
+def _data(store: ArtifactStore, data: str | DataFile) -> str:
+    if isinstance(data, str):
+        return data
+    schema = load_schema(Path(data.schema_file)) if data.schema_file else schema_from_doc(
+        {"label": data.label, "id": data.id, "member": data.member_column}, "target.data")
+    return import_data(store, DataImport(data.name, Path(data.file), schema)).name
+
+
+def _stored(store: ArtifactStore, reference: str, data_name: str) -> ImportedModelTarget:
+    from leakrange.target.training import groundtruth_manifest
+
+    ref = store.resolve(reference)
+    try:
+        record = store.get_manifest(imported_manifest_name(ref.sha256))
+        truth = store.get_manifest(groundtruth_manifest(ref.sha256))
+    except NotFound:
+        raise NotFound("target.imported.model: not an imported model in this store "
+                       "(leakrange import-model)") from None
+    try:
+        split = Split.from_json(truth["split"])
+        fmt = str(record["format"])
+        dataset = str(record["dataset"])
+    except (KeyError, TypeError, RangeError) as err:
+        raise IntegrityError("import record of the target model is corrupted") from err
+    if dataset != data_name:
+        raise InvalidArgument("target.imported.data", "the model was imported against "
+                                                      "another data set")
+    spec = model_from_bytes(store.get_bytes(ref))[1] if fmt == "safetensors" else None
+    return ImportedModelTarget(ref, fmt, dataset, split, spec)
