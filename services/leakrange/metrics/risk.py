@@ -72,7 +72,7 @@ def plain_summary(m: MiaMetrics, n_members_total: int, threat_text: str) -> str:
             f"the attack did no measurably better than guessing (AUC {auc_text}, "
             f"where 0.50 is guessing). Risk level: low."
         )
-    op = _quoted_point(m)
+    key, op = _quoted_point(m)
     found = _per_thousand(op.tpr)
     if op.fpr == 0.0:
         false_part = (
@@ -83,9 +83,12 @@ def plain_summary(m: MiaMetrics, n_members_total: int, threat_text: str) -> str:
     sentences = [f"{who} can pick out about {found} of every 1,000 training records {false_part}."]
     if n_members_total > 0:
         people = round(op.tpr * n_members_total)
-        sentences.append(
-            f"Across all {n_members_total:,} training records that is about {people:,} people."
-        )
+        text = f"Across all {n_members_total:,} training records that is about {people:,} people"
+        estimate = m.tpr_at_fpr.get(key)
+        if estimate is not None and estimate.ci_low is not None and estimate.ci_high is not None:
+            low, high = (round(b * n_members_total) for b in (estimate.ci_low, estimate.ci_high))
+            text += f" ({m.confidence:.0%} CI {low:,} to {high:,})"
+        sentences.append(text + ".")
     precision = op.precision.get("10%")
     if precision is not None:
         sentences.append(
@@ -154,14 +157,14 @@ def _tpr(m: MiaMetrics, key: str) -> Estimate:
     return m.tpr_at_fpr[key]
 
 
-def _quoted_point(m: MiaMetrics) -> OperatingPoint:
+def _quoted_point(m: MiaMetrics) -> tuple[str, OperatingPoint]:
     low = m.precision_at_prior.get("0.1%")
     if low is not None and m.n_nonmembers >= 1000 and low.tpr >= _QUOTE_01_MIN_TPR:
-        return low
+        return "0.1%", low
     if "1%" in m.precision_at_prior:
-        return m.precision_at_prior["1%"]
+        return "1%", m.precision_at_prior["1%"]
     if low is not None:
-        return low
+        return "0.1%", low
     raise InvalidArgument("metrics.precision_at_prior", "needs the 1% or 0.1% operating point")
 
 

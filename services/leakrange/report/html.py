@@ -15,8 +15,8 @@ from leakrange.scoring import scorer_for
 TEMPLATE = "report.html.j2"
 RISK_COLOURS = {
     "low": "#2e7d32",
-    "medium": "#b7791f",
-    "high": "#d9480f",
+    "medium": "#8a5a00",  # white text on it: contrast 5.9:1 (WCAG AA)
+    "high": "#c2410c",
     "critical": "#a61e1e",
     "unknown": "#6b7280",
 }

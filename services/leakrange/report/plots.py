@@ -11,6 +11,7 @@ from matplotlib.figure import Figure
 
 from leakrange.report.schema import AttackReport
 
+LINESTYLES = ("-", (0, (5, 2)), (0, (1, 1.5)), (0, (6, 2, 1, 2)), (0, (3, 3)))
 PALETTE = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#17becf")
 MEMBER_COLOUR = "#d62728"
 NONMEMBER_COLOUR = "#1f77b4"
@@ -35,8 +36,10 @@ def roc_plot(attacks: list[AttackReport]) -> str | None:
         label = f"{a.label} (AUC {m.auc.value:.2f}"
         if "1%" in m.tpr_at_fpr:
             label += f", TPR@1% {m.tpr_at_fpr['1%'].value:.1%}"
-        ax.step(m.roc.fpr, tpr, where="post", color=PALETTE[i % len(PALETTE)], lw=1.8,
-                label=label + ")")
+        # Curves that coincide stay visible: each its own dash pattern, later ones thinner.
+        ax.step(m.roc.fpr, tpr, where="post", color=PALETTE[i % len(PALETTE)],
+                lw=max(2.6 - 0.4 * i, 1.0), linestyle=LINESTYLES[i % len(LINESTYLES)],
+                alpha=0.9, label=label + ")")
     ax.set_xscale("log")
     ax.set_yscale("log")
     ax.set_xlim(low, 1.0)
@@ -63,7 +66,14 @@ def histogram_plot(attack: AttackReport) -> str | None:
               label="non-members")
     ax.stairs(h.members, edges, fill=True, alpha=0.45, color=MEMBER_COLOUR, label="members")
     ax.set_xlabel("attack score (higher = more likely a member)")
-    ax.set_ylabel("records")
+    counts = np.asarray([*h.members, *h.nonmembers])
+    nonzero = counts[counts > 0]
+    if len(nonzero) and nonzero.max() > 20 * np.median(nonzero):
+        # One spike (many tied scores) would flatten everything else: log counts show the rest.
+        ax.set_yscale("symlog", linthresh=1.0)
+        ax.set_ylabel("records (log scale)")
+    else:
+        ax.set_ylabel("records")
     ax.set_title(attack.label, fontsize=10)
     ax.legend(fontsize=8)
     fig.tight_layout()

@@ -36,6 +36,16 @@ class VulnerableRecord(_Frozen):
     record_index: int = Field(ge=0)
     score: float
     rank: int = Field(ge=1)
+    # The score is shared with at least one other audit record: the attack cannot order them.
+    tied: bool = False
+
+
+class ScoreTies(_Frozen):
+    """How many audit records share their score (rounded outputs make many ties)."""
+
+    tied_records: int = Field(ge=0, description="records whose score another record shares")
+    largest_group: int = Field(ge=0, description="records in the largest group of equal scores")
+    distinct_scores: int = Field(ge=0)
 
 
 class AttackReport(_Frozen):
@@ -52,6 +62,7 @@ class AttackReport(_Frozen):
     reference_models: int = Field(default=0, ge=0)
     score_histogram: ScoreHistogram | None = None
     most_vulnerable: list[VulnerableRecord] = Field(default_factory=list)
+    ties: ScoreTies | None = None
     # Result kinds other than membership: the scorer's own payload (see its module).
     findings: dict[str, Any] = Field(default_factory=dict)
 

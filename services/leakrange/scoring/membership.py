@@ -24,7 +24,12 @@ from leakrange.metrics import compute_mia_metrics
 from leakrange.metrics.estimate import Estimate
 from leakrange.metrics.risk import plain_summary, risk_level
 from leakrange.scoring.base import Accepted, Scorer, SectionSpec
-from leakrange.scoring.findings import AttackReport, ScoreHistogram, VulnerableRecord
+from leakrange.scoring.findings import (
+    AttackReport,
+    ScoreHistogram,
+    ScoreTies,
+    VulnerableRecord,
+)
 from leakrange.scoring.outcome import AttackOutcome
 from leakrange.v1 import attack_pb2
 
@@ -48,6 +53,10 @@ GLOSSARY = (
      "read it together with TPR at low FPR."),
     ("Precision at a prior", "If a given share of the people checked really were in the "
      "training data (the prior), the share of the attacker's accusations that would be right."),
+    ("Tied scores", "Records the attack gave exactly the same score (common when the model's "
+     "outputs are rounded). The attack cannot rank them against each other, so at a very low "
+     "false-positive rate it must flag a whole group or none of it: TPR there can be 0 % while "
+     "AUC, which counts a tie as half right, is above 0.5."),
 )
 
 
@@ -97,12 +106,24 @@ def score_histogram(scores: np.ndarray, is_member: np.ndarray, bins: int) -> Sco
     )
 
 
+def score_ties(scores: np.ndarray) -> ScoreTies:
+    """How many records share their score with another record, and the largest such group."""
+    _, counts = np.unique(scores, return_counts=True)
+    return ScoreTies(tied_records=int(counts[counts > 1].sum()),
+                     largest_group=int(counts.max()) if len(counts) else 0,
+                     distinct_scores=len(counts))
+
+
 def most_vulnerable(scores: np.ndarray, is_member: np.ndarray, k: int) -> list[VulnerableRecord]:
-    """The k members with the highest scores (ties broken by index), as audit-set indices."""
+    """The k members with the highest scores, as audit-set indices. Records whose score another
+    audit record shares are marked ``tied``: their order (by index) says nothing."""
     idx = np.flatnonzero(is_member)
     order = idx[np.lexsort((idx, -scores[idx]))][:k]
+    values, counts = np.unique(scores, return_counts=True)
+    shared = set(values[counts > 1].tolist())
     return [
-        VulnerableRecord(record_index=int(i), score=float(scores[i]), rank=r)
+        VulnerableRecord(record_index=int(i), score=float(scores[i]), rank=r,
+                         tied=float(scores[i]) in shared)
         for r, i in enumerate(order, start=1)
     ]
 
@@ -143,7 +164,8 @@ class MembershipScorer(Scorer):
         return AttackReport(
             status="succeeded", metrics=metrics, risk_level=risk_level(metrics),
             score_histogram=score_histogram(scores, member, HISTOGRAM_BINS),
-            most_vulnerable=most_vulnerable(scores, member, TOP_VULNERABLE), **common,
+            most_vulnerable=most_vulnerable(scores, member, TOP_VULNERABLE),
+            ties=score_ties(scores), **common,
         )
 
     def strength(self, report: AttackReport) -> tuple[float, ...]:
