@@ -87,9 +87,28 @@ class ChildProcess:
         if self._ports is not None:
             return self._ports
         code = self.exit_code()
+        if code is None and self._proc is not None:
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                code = self._proc.wait(1.0)  # stdout closed: the process is on its way out
         if code is not None:
-            raise Unavailable(f"{self.name} process exited before it was ready (code {code})")
+            reason = self.last_error()
+            raise Unavailable(f"{self.name} process exited before it was ready (code {code})"
+                              + (f": {reason}" if reason else ""))
         raise Unavailable(f"{self.name} process did not start within {timeout:.0f} s")
+
+    def last_error(self) -> str:
+        """The service's last ``error: ...`` line (services print only safe, data-free
+        messages there), or ""."""
+        try:
+            with open(self._log_path, "rb") as log:
+                log.seek(0, os.SEEK_END)
+                log.seek(max(0, log.tell() - 8192))
+                tail = log.read().decode("utf-8", "replace")
+        except OSError:
+            return ""
+        errors = [ln[len("error: "):].strip() for ln in tail.splitlines()
+                  if ln.startswith("error: ")]
+        return errors[-1][:300] if errors else ""
 
     def exit_code(self) -> int | None:
         return None if self._proc is None else self._proc.poll()
