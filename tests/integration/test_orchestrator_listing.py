@@ -20,7 +20,8 @@ from tests.fixtures.inprocess_backend import InProcessBackend
 
 
 @pytest.fixture
-def served(tmp_path: Path) -> Iterator[tuple[orchestrator_pb2_grpc.OrchestratorStub, Path]]:
+def served(tmp_path: Path
+           ) -> Iterator[tuple[orchestrator_pb2_grpc.OrchestratorStub, Path, str]]:
     data = tmp_path / "data"
     # A row an older orchestrator stored without today's bounds (a budget beyond int64).
     ExerciseDB.in_dir(data).create("old", small_spec(name="old", budget=10**30))
@@ -29,20 +30,21 @@ def served(tmp_path: Path) -> Iterator[tuple[orchestrator_pb2_grpc.OrchestratorS
         settings, ServerOptions(port=0, grace_seconds=1.0),
         backend=InProcessBackend(FolderStore(tmp_path / "store")))
     server.start()
-    yield orchestrator_pb2_grpc.OrchestratorStub(open_channel(server.address)), data
+    yield orchestrator_pb2_grpc.OrchestratorStub(open_channel(server.address)), data, \
+        server.address
     server.stop(1.0)
     orchestrator.shutdown(5)
 
 
 def test_an_unconvertible_row_is_listed_not_fatal(served) -> None:
-    stub, _ = served
+    stub, _, _ = served
     listed = stub.List(orchestrator_pb2.ListExercisesRequest()).exercises
     assert [e.name for e in listed] == ["old"]
     assert not listed[0].HasField("threat_model")
 
 
 def test_submit_with_out_of_range_numbers_never_reaches_the_database(served) -> None:
-    stub, data = served
+    stub, data, _ = served
     with pytest.raises(grpc.RpcError) as err:
         stub.Submit(orchestrator_pb2.SubmitRequest(spec_yaml=small_spec(name="new",
                                                                          budget=10**30)))
@@ -53,7 +55,7 @@ def test_submit_with_out_of_range_numbers_never_reaches_the_database(served) -> 
 
 @pytest.mark.parametrize("token", [str(10**25), "\u00b2", "\u0663", "-1", "abc"])
 def test_hostile_page_tokens_are_invalid_argument(served, token: str) -> None:
-    stub, _ = served
+    stub, _, _ = served
     with pytest.raises(grpc.RpcError) as err:
         stub.List(orchestrator_pb2.ListExercisesRequest(page_token=token))
     assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT
@@ -61,5 +63,55 @@ def test_hostile_page_tokens_are_invalid_argument(served, token: str) -> None:
 
 @pytest.mark.parametrize("size", [-5, 2**31 - 1])
 def test_any_page_size_is_served(served, size: int) -> None:
-    stub, _ = served
+    stub, _, _ = served
     assert len(stub.List(orchestrator_pb2.ListExercisesRequest(page_size=size)).exercises) == 1
+
+
+def test_cli_list_json_and_an_unreachable_orchestrator(served) -> None:
+    import json
+
+    from typer.testing import CliRunner
+
+    from leakrange.cli.main import app
+
+    _, _, address = served
+    runner = CliRunner()
+    result = runner.invoke(app, ["list", "--json", "--endpoint", address])
+    assert result.exit_code == 0, result.output
+    assert [row["name"] for row in json.loads(result.output)] == ["old"]
+    # As a user runs it: the console script's error handling, not an exception.
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-m", "leakrange.cli.main", "list", "--endpoint",
+                           "127.0.0.1:9"], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 1
+    assert "cannot reach the orchestrator at 127.0.0.1:9" in done.stderr
+    assert "failed to connect" not in done.stderr and "Traceback" not in done.stderr
+
+
+def test_cli_validate_json(tmp_path: Path) -> None:
+    import json
+
+    from typer.testing import CliRunner
+
+    from leakrange.cli.main import app
+
+    good, bad = tmp_path / "good.yaml", tmp_path / "bad.yaml"
+    good.write_text(small_spec())
+    bad.write_text(small_spec(budget=-1))
+    runner = CliRunner()
+    ok = runner.invoke(app, ["validate", "--json", str(good)])
+    assert ok.exit_code == 0 and json.loads(ok.output)["ok"] is True
+    refused = runner.invoke(app, ["validate", "--json", str(bad)])
+    assert refused.exit_code == 2
+    assert json.loads(refused.output)["problems"][0]["path"] == \
+        "threat_model.access.query_budget"
+
+
+def test_terminal_numbers_use_the_report_units() -> None:
+    from leakrange.cli.exercise_commands import metric_text
+
+    assert metric_text("tpr_at_1%_fpr", 0.0361) == "TPR@1% 3.6 %"
+    assert metric_text("auc", 0.6012) == "AUC 0.601"
+    assert metric_text("eval_accuracy", 0.9) == "eval_accuracy 90.0 %"

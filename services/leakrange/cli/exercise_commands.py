@@ -7,6 +7,7 @@ read from ``LEAKRANGE_TOKEN``). Exit codes: 0 success, 2 bad spec or usage, 1 fa
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import tempfile
@@ -15,11 +16,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
+from google.protobuf.json_format import MessageToJson
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn
 from rich.table import Table
 
-from leakrange.cli.options import Store
+from leakrange.cli.options import FLAG_METAVAR, Store
 from leakrange.common.errors import InvalidArgument
 from leakrange.orchestrator.records import ExerciseState
 from leakrange.orchestrator.spec_loading import SpecError
@@ -30,6 +32,8 @@ if TYPE_CHECKING:
 
 EXIT_OK, EXIT_FAILURE, EXIT_BAD_SPEC = 0, 1, 2
 
+JsonFlag = Annotated[bool, typer.Option("--json", metavar=FLAG_METAVAR,
+                                        help="Machine-readable JSON on stdout.")]
 SpecFile = Annotated[Path, typer.Argument(help="Exercise spec (YAML).", show_default=False)]
 ExerciseId = Annotated[str, typer.Argument(help="Exercise id (ex-...).", show_default=False)]
 Endpoint = Annotated[str, typer.Option(
@@ -45,7 +49,10 @@ _STATE_NAMES = {
     orchestrator_pb2.EXERCISE_STATE_CANCELLED: "cancelled",
     orchestrator_pb2.EXERCISE_STATE_INTERRUPTED: "interrupted",
 }
-_HEADLINE = (("auc", "AUC"), ("tpr_at_1%_fpr", "TPR@1%"), ("tpr_at_0.1%_fpr", "TPR@0.1%"))
+# Headline numbers shown as percentages (as in the HTML report); others with 3 decimals.
+_PERCENT_PREFIXES = ("tpr", "accuracy", "baseline", "model_adds", "eval_accuracy", "advantage",
+                     "risk")
+_SHORT_NAMES = {"auc": "AUC", "tpr_at_1%_fpr": "TPR@1%", "tpr_at_0.1%_fpr": "TPR@0.1%"}
 
 
 def _err() -> Console:
@@ -117,19 +124,26 @@ class ProgressView:
         self._progress.update(self._tasks[key], completed=done, total=total or None)
 
 
+def metric_text(name: str, value: float) -> str:
+    """A headline number in the report's units: rates as percent, the rest with 3 decimals."""
+    label = _SHORT_NAMES.get(name, name)
+    if name.startswith(_PERCENT_PREFIXES):
+        return f"{label} {value * 100:.1f} %"
+    return f"{label} {value:.3f}"
+
+
 def summary_table(exercise: orchestrator_pb2.Exercise) -> Table:
-    """One row per attack: status, AUC, TPR at low FPR (95 % intervals in the report)."""
-    table = Table(title=f"{exercise.name} ({exercise.id}), TPR at FPR")
+    """One row per attack: status, its scorer's headline numbers (those with a confidence
+    interval; the intervals are in the report) and the queries it spent."""
+    table = Table(title=f"{exercise.name} ({exercise.id})")
     table.add_column("attack", no_wrap=True)
     table.add_column("status", no_wrap=True)
-    for _key, title in _HEADLINE:
-        table.add_column(title, justify="right", no_wrap=True)
+    table.add_column("headline", justify="left")
     table.add_column("queries", justify="right", no_wrap=True)
     for a in exercise.attacks:
-        metrics = {m.name: m.value for m in a.metrics}
-        cells = [f"{metrics[key]:.3f}" if key in metrics else "-" for key, _title in _HEADLINE]
-        queries = f"{int(metrics['queries']):,}" if "queries" in metrics else "-"
-        table.add_row(a.attack, a.status, *cells, queries)
+        headline = [metric_text(m.name, m.value) for m in a.metrics if m.HasField("ci_low")]
+        queries = next((f"{int(m.value):,}" for m in a.metrics if m.name == "queries"), "-")
+        table.add_row(f"{a.family}/{a.attack}", a.status, " · ".join(headline) or "-", queries)
     return table
 
 
@@ -156,15 +170,23 @@ def _follow(events: Iterable[orchestrator_pb2.ExerciseEvent], console: Console) 
 # ------------------------------------------------------------------- commands
 
 
-def validate(file: SpecFile) -> None:
+def validate(file: SpecFile, as_json: JsonFlag = False) -> None:
     """Check an exercise spec without running it."""
     from leakrange.orchestrator.spec_loading import load_spec, localise_spec_file
 
     try:
         spec = load_spec(localise_spec_file(file))
     except SpecError as err:
+        if as_json:
+            typer.echo(json.dumps({"ok": False, "problems": [
+                {"path": path, "problem": problem} for path, problem in err.problems]}))
+            raise typer.Exit(EXIT_BAD_SPEC) from None
         raise _fail_spec(err) from None
     attacks = sum(len(a.attacks) for a in spec.adversaries)
+    if as_json:
+        typer.echo(json.dumps({"ok": True, "name": spec.name,
+                               "adversaries": len(spec.adversaries), "attacks": attacks}))
+        return
     typer.echo(f"ok: {spec.name} ({len(spec.adversaries)} adversaries, {attacks} attacks)")
 
 
@@ -192,6 +214,8 @@ def run(
             _err().print(f"error: {err}", markup=False, highlight=False)
             raise typer.Exit(EXIT_BAD_SPEC) from None
     console = _err()
+    console.print(f"spec ok: {file.name}; starting the range (local processes)", style="dim",
+                  markup=False, highlight=False)
     # A terminal closed or `timeout` sends SIGHUP/SIGTERM: cancel and tear down as for Ctrl-C.
     _interrupt_on(signal.SIGTERM, signal.SIGHUP)
     orchestrator = build_orchestrator(
@@ -275,9 +299,15 @@ def submit(
             _exit_for(final)
 
 
-def watch(exercise_id: ExerciseId, endpoint: Endpoint = "127.0.0.1:50050") -> None:
-    """Follow an exercise's progress until it finishes."""
+def watch(exercise_id: ExerciseId, endpoint: Endpoint = "127.0.0.1:50050",
+          as_json: JsonFlag = False) -> None:
+    """Follow an exercise's progress until it finishes (``--json``: one event per line)."""
     with _client(endpoint) as client:
+        if as_json:
+            for event in client.watch(exercise_id):
+                typer.echo(MessageToJson(event, indent=None))
+            _exit_for(client.get(exercise_id))
+            return
         _follow(client.watch(exercise_id), _err())
         final = client.get(exercise_id)
         _print_outcome(final, Console())
@@ -288,6 +318,7 @@ def list_exercises(
     endpoint: Endpoint = "127.0.0.1:50050",
     state: Annotated[list[str] | None, typer.Option(
         "--state", help="Only these states (repeatable).")] = None,
+    as_json: JsonFlag = False,
 ) -> None:
     """List exercises."""
     by_name = {v: k for k, v in _STATE_NAMES.items()}
@@ -300,16 +331,22 @@ def list_exercises(
     table = Table()
     for column in ("id", "name", "state", "risk", "message"):
         table.add_column(column)
+    rows: list[dict[str, str]] = []
     with _client(endpoint) as client:
         token = ""
         while True:
             page = client.list(codes, page_size=200, page_token=token)
             for e in page.exercises:
-                table.add_row(e.id, e.name, _STATE_NAMES.get(e.state, "?"), e.risk_level,
-                              e.message)
+                rows.append({"id": e.id, "name": e.name, "state": _STATE_NAMES.get(e.state, "?"),
+                             "risk": e.risk_level, "message": e.message})
             token = page.next_page_token
             if not token:
                 break
+    if as_json:
+        typer.echo(json.dumps(rows))
+        return
+    for row in rows:
+        table.add_row(row["id"], row["name"], row["state"], row["risk"], row["message"])
     Console().print(table)
 
 

@@ -8,7 +8,7 @@ from typing import Literal
 import grpc
 
 from leakrange.common.client import open_channel
-from leakrange.common.errors import from_rpc_error
+from leakrange.common.errors import RangeError, Unavailable, from_rpc_error
 from leakrange.v1 import orchestrator_pb2, orchestrator_pb2_grpc
 
 
@@ -16,6 +16,7 @@ class OrchestratorClient:
     """Each call raises the domain error matching the status the orchestrator returned."""
 
     def __init__(self, address: str, token: str | None = None, timeout: float = 60.0) -> None:
+        self._address = address
         self._channel = open_channel(address, token)
         self._stub = orchestrator_pb2_grpc.OrchestratorStub(self._channel)
         self._timeout = timeout
@@ -33,7 +34,15 @@ class OrchestratorClient:
         try:
             return getattr(self._stub, method)(request, timeout=self._timeout)
         except grpc.RpcError as err:
-            raise from_rpc_error(err) from None
+            raise self._error(err) from None
+
+    def _error(self, err: grpc.RpcError) -> RangeError:
+        """The domain error; an unreachable orchestrator gets a message a user can act on
+        instead of gRPC's connection details."""
+        if err.code() == grpc.StatusCode.UNAVAILABLE:
+            return Unavailable(f"cannot reach the orchestrator at {self._address[:200]} "
+                               "(is it running? check --endpoint)")
+        return from_rpc_error(err)
 
     def submit(self, spec_yaml: str) -> orchestrator_pb2.Exercise:
         return self._call("Submit", orchestrator_pb2.SubmitRequest(spec_yaml=spec_yaml))  # type: ignore[return-value]
@@ -65,4 +74,4 @@ class OrchestratorClient:
         try:
             yield from self._stub.Watch(orchestrator_pb2.WatchRequest(id=exercise_id))
         except grpc.RpcError as err:
-            raise from_rpc_error(err) from None
+            raise self._error(err) from None
