@@ -2,7 +2,8 @@
 
 Each exercise gets ``leakrange serve target`` (with one ``principal:token`` per adversary, so
 each adversary has its own query budget; none when the target kind deploys no Target
-service) and one ``leakrange serve attack --family F`` per family, all on port 0. Tokens travel in the environment, never on the command line. The pids
+service) and one ``leakrange serve attack --family F`` per family, all on port 0. Tokens
+travel in the environment, never on the command line. The pids
 of every exercise are written to ``<data_dir>/local-range/<exercise>.json`` so a restarted
 orchestrator can stop what a killed one left behind.
 
