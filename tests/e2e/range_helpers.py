@@ -84,7 +84,7 @@ class RecordingBackend(RangeBackend):
         server.start()
         return server, f"127.0.0.1:{port}"
 
-    def deploy(self, exercise_id: str, target: TargetDeploySpec, families: Sequence[str],
+    def deploy(self, exercise_id: str, target: TargetDeploySpec | None, families: Sequence[str],
                tokens: Mapping[str, str]) -> Deployment:
         real = self.inner.deploy(exercise_id, target, families, tokens)
         proxies, addresses = [], {}

@@ -234,8 +234,8 @@ tolerations:
 {{- if not .Values.store.credentialsSecret.name -}}
 {{- $errors = append $errors "store.credentialsSecret.name is required" -}}
 {{- end -}}
-{{- if not .Values.target.model -}}
-{{- $errors = append $errors "target.model is required" -}}
+{{- if and .Values.target.enabled (not .Values.target.model) -}}
+{{- $errors = append $errors "target.model is required (or target.enabled: false)" -}}
 {{- end -}}
 {{- if not .Values.target.tokensSecret.name -}}
 {{- $errors = append $errors "target.tokensSecret.name is required" -}}

@@ -50,6 +50,8 @@ class Attack(ABC):
     supported_outputs: ClassVar[tuple[OutputKind, ...]] = ("logits", "probabilities")
     requires_white_box: ClassVar[bool] = False
     uses_reference_models: ClassVar[bool] = False
+    # False for attacks on released data only (synthetic tables): no Target service is needed.
+    needs_target: ClassVar[bool] = True
     # What ``run`` returns; the range scores it with the scorer registered for this kind.
     result_kind: ClassVar[str] = MEMBERSHIP
 

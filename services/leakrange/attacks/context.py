@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 
 from leakrange.artifacts import ArtifactStore
-from leakrange.common.errors import Cancelled
+from leakrange.common.errors import Cancelled, FailedPrecondition
 from leakrange.common.threat_model import ThreatModel
 from leakrange.target.client import TargetClient
 
@@ -21,7 +21,8 @@ LogFn = Callable[[str], None]
 @dataclass
 class RunContext:
     run_id: str
-    target: TargetClient
+    # The Target service; ``None`` when the target kind deploys none (a synthetic release).
+    target_client: TargetClient | None
     store: ArtifactStore
     threat_model: ThreatModel
     # Audit records (members and non-members mixed, unlabelled): x and class labels y.
@@ -41,6 +42,12 @@ class RunContext:
     cancel_event: threading.Event = field(default_factory=threading.Event)
     # Family-specific inputs (artifact refs etc.).
     extras: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def target(self) -> TargetClient:
+        if self.target_client is None:
+            raise FailedPrecondition("this exercise has no Target service to query")
+        return self.target_client
 
     def cancelled(self) -> bool:
         return self.cancel_event.is_set()

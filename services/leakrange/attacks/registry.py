@@ -45,12 +45,19 @@ def _family_attacks(family: str) -> tuple[type[Attack], ...]:
             raise MissingDependency(f"attack family 'inversion' needs its extra ({err.name}): "
                                     "pip install 'leakpro-range[inversion]'") from None
         return INVERSION_ATTACKS
+    if family == "synthetic":
+        try:
+            from leakrange.attacks.synthetic import SYNTHETIC_ATTACKS
+        except ImportError as err:
+            raise MissingDependency(f"attack family 'synthetic' needs its extra ({err.name}): "
+                                    "pip install 'leakpro-range[synthetic]'") from None
+        return SYNTHETIC_ATTACKS
     raise InvalidArgument("family", f"unknown attack family (available: {', '.join(families())})")
 
 
 def families() -> list[str]:
     """Attack families this build serves."""
-    return ["mia", "inversion"]
+    return ["mia", "inversion", "synthetic"]
 
 
 def get_registry(family: str) -> AttackRegistry:

@@ -87,7 +87,7 @@ class AttackServicer(attack_pb2_grpc.AttackServicer):
         pop_x, pop_y = _bundle(request.data.population, "data.population", required=False)
         if request.seed < 0:
             raise InvalidArgument("seed", "must be >= 0")
-        if not request.target.address:
+        if attack_cls.needs_target and not request.target.address:
             raise InvalidArgument("target.address", "required")
         run_id = request.run_id or f"run-{id(request):x}"
         cancel = threading.Event()
@@ -97,9 +97,12 @@ class AttackServicer(attack_pb2_grpc.AttackServicer):
             self._runs[run_id] = cancel
         context.add_callback(cancel.set)  # client went away -> stop the work
         events: queue.Queue[object] = queue.Queue()
-        target = TargetClient(request.target.address, request.target.token or None)
+        target = TargetClient(request.target.address, request.target.token or None) \
+            if request.target.address else None
+        extras: dict[str, object] = {**_audit_extras(request.data.audit),
+                                     **_synthetic_extras(request.data)}
         ctx = RunContext(
-            run_id=run_id, target=target, store=self._store, threat_model=threat,
+            run_id=run_id, target_client=target, store=self._store, threat_model=threat,
             audit_x=audit_x, audit_y=audit_y, population_x=pop_x, population_y=pop_y,
             dataset=request.data.dataset, model_spec_json=request.data.model_spec_json,
             recipe_json=request.data.recipe_json, seed=request.seed, cores=self._cores,
@@ -108,7 +111,7 @@ class AttackServicer(attack_pb2_grpc.AttackServicer):
                                                   message=msg))),
             log=lambda msg: events.put(attack_pb2.RunEvent(
                 log=common_pb2.LogEvent(level=common_pb2.LOG_LEVEL_INFO, message=msg))),
-            cancel_event=cancel, extras=_audit_extras(request.data.audit),
+            cancel_event=cancel, extras=extras,
         )
         outcome: dict[str, object] = {}
 
@@ -134,13 +137,15 @@ class AttackServicer(attack_pb2_grpc.AttackServicer):
                 self._metrics.runs.labels(family, _outcome(err)).inc()
                 raise err  # type: ignore[misc]
             output: AttackOutput = outcome["output"]  # type: ignore[assignment]
-            result = self._result(attack_cls, output, run_id, target.records_queried)
+            queried = target.records_queried if target is not None else 0
+            result = self._result(attack_cls, output, run_id, queried)
             self._metrics.runs.labels(family, "succeeded").inc()
             yield attack_pb2.RunEvent(result=result)
         finally:
             cancel.set()
             worker.join(timeout=30)
-            target.close()
+            if target is not None:
+                target.close()
             with self._lock:
                 self._runs.pop(run_id, None)
 
@@ -198,6 +203,36 @@ def _audit_extras(bundle: attack_pb2.TensorBundle) -> dict[str, np.ndarray]:
             if value.dtype.kind not in "iu" or value.ndim != 1:
                 raise InvalidArgument(f"data.audit.{name}", "must be a 1-D list of integers")
             extras[name] = value.astype(np.int64)
+    return extras
+
+
+MAX_SCHEMA_BYTES = 256 * 1024
+
+
+def _synthetic_extras(data: attack_pb2.AdversaryData) -> dict[str, object]:
+    """A released synthetic table (``synthetic_table``) and its columns (``table_schema``)."""
+    extras: dict[str, object] = {}
+    if "x" in data.synthetic.tensors:
+        table = from_proto(data.synthetic.tensors["x"], "data.synthetic.x",
+                           max_elements=MAX_AUDIT_RECORDS * 256)
+        if table.ndim != 2 or table.dtype.kind != "f":
+            raise InvalidArgument("data.synthetic.x", "must be a 2-D table of numbers")
+        require_finite(table, "data.synthetic.x")
+        extras["synthetic_table"] = table.astype(np.float64)
+    if "link_b" in data.audit.tensors:
+        link_b = from_proto(data.audit.tensors["link_b"], "data.audit.link_b",
+                            max_elements=MAX_AUDIT_RECORDS * 256)
+        if link_b.ndim != 2 or link_b.dtype.kind != "f":
+            raise InvalidArgument("data.audit.link_b", "must be a 2-D table of numbers")
+        require_finite(link_b, "data.audit.link_b")
+        extras["link_b"] = link_b.astype(np.float64)
+    if data.table_schema_json:
+        if len(data.table_schema_json) > MAX_SCHEMA_BYTES:
+            raise InvalidArgument("data.table_schema_json", "too large")
+        try:
+            extras["table_schema"] = json.loads(data.table_schema_json)
+        except (json.JSONDecodeError, RecursionError):
+            raise InvalidArgument("data.table_schema_json", "not JSON") from None
     return extras
 
 

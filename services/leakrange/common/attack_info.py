@@ -36,6 +36,9 @@ MEMBERSHIP = "membership"
 RECONSTRUCTION = "reconstruction"
 # Attribute inference: one guess of a hidden attribute per audit record (``outputs["guesses"]``).
 ATTRIBUTE = "attribute"
+# Attacks on a released synthetic table judged as in Anonymeter (singling-out predicates, link
+# guesses, secret-attribute guesses): success on original records against control records.
+SYNTHETIC_RISK = "synthetic_risk"
 
 
 class AttackInfo(BaseModel):

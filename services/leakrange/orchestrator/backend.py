@@ -10,6 +10,9 @@ running services the orchestrator can reach over gRPC. Two implementations plug 
 
 Contract every backend keeps:
 
+* ``target`` may be ``None``: the target kind deploys no Target service (a synthetic data
+  release is only an artifact); the backend then starts the attack services alone and the
+  ``Deployment`` has an empty ``target_address``.
 * ``deploy`` returns only once every service answers gRPC health checks, or raises a
   ``RangeError`` (``Unavailable`` when a service did not come up) after cleaning up what it
   started. It is called from a worker thread; several exercises deploy concurrently.
@@ -46,7 +49,7 @@ class Deployment:
     """Where the services of one exercise answer."""
 
     exercise_id: str
-    target_address: str  # host:port of the Target service
+    target_address: str  # host:port of the Target service ("" when none was deployed)
     attack_addresses: Mapping[str, str]  # family -> host:port of its Attack service
     attack_token: str | None = None  # bearer token the orchestrator uses on attack services
     details: Mapping[str, str] = field(default_factory=dict)  # backend-specific, for logs
@@ -61,11 +64,12 @@ class RangeBackend(ABC):
     def deploy(
         self,
         exercise_id: str,
-        target: TargetDeploySpec,
+        target: TargetDeploySpec | None,
         families: Sequence[str],
         tokens: Mapping[str, str],
     ) -> Deployment:
-        """Start the target and one attack service per family; wait until all are healthy.
+        """Start the target (unless ``target`` is ``None``) and one attack service per family;
+        wait until all are healthy.
 
         ``tokens`` maps adversary principal -> bearer token on the target (one budget each).
         """

@@ -13,8 +13,11 @@ from leakrange.scoring.findings import AttackReport
 from leakrange.scoring.membership import MembershipScorer
 from leakrange.scoring.outcome import AttackOutcome
 from leakrange.scoring.reconstruction import ReconstructionScorer
+from leakrange.scoring.synthetic_risk import SyntheticRiskScorer
 
-SCORERS: tuple[type[Scorer], ...] = (MembershipScorer, ReconstructionScorer, AttributeScorer)
+SCORERS: tuple[type[Scorer], ...] = (
+    MembershipScorer, ReconstructionScorer, AttributeScorer, SyntheticRiskScorer,
+)
 
 
 def scorer_for(result_kind: str) -> Scorer:

@@ -123,7 +123,7 @@ class KubernetesBackend(RangeBackend):
     def deploy(
         self,
         exercise_id: str,
-        target: TargetDeploySpec,
+        target: TargetDeploySpec | None,
         families: Sequence[str],
         tokens: Mapping[str, str],
     ) -> Deployment:
@@ -141,14 +141,15 @@ class KubernetesBackend(RangeBackend):
             self._deployed.add(exercise_id)
         try:
             self._cluster.put_tokens_secret(secret, exercise_id, client_tokens, service_token)
-            self._install(exercise_id, release, values, ["target", *families])
+            components = [*(["target"] if target is not None else []), *families]
+            self._install(exercise_id, release, values, components)
         except BaseException:
             self.teardown(exercise_id)
             raise
         ns = self.namespace
         return Deployment(
             exercise_id=exercise_id,
-            target_address=service_address(exercise_id, "target", ns),
+            target_address=service_address(exercise_id, "target", ns) if target else "",
             attack_addresses={f: service_address(exercise_id, f, ns) for f in families},
             attack_token=service_token,
             details={"namespace": ns, "release": release, "tokens_secret": secret},
@@ -189,7 +190,8 @@ class KubernetesBackend(RangeBackend):
             if death is not None:
                 return death
         present = {component_of(p) for p in live}
-        for component in ["target", *deployment.attack_addresses]:
+        targets = ["target"] if deployment.target_address else []
+        for component in [*targets, *deployment.attack_addresses]:
             if component not in present:
                 return f"the pod of {component} is gone"
         return None

@@ -56,10 +56,14 @@ class PodPlacement:
         return values
 
 
-def target_values(target: TargetDeploySpec, tokens_secret_name: str) -> dict[str, Any]:
-    """``target.*``: the model and the access policy the target enforces."""
+def target_values(target: TargetDeploySpec | None, tokens_secret_name: str) -> dict[str, Any]:
+    """``target.*``: the model and the access policy the target enforces; ``enabled: false``
+    (no target pod) for a target kind that deploys none."""
+    if target is None:
+        return {"enabled": False, "tokensSecret": {"name": tokens_secret_name}}
     access = target.access
     return {
+        "enabled": True,
         "model": target.model,
         "output": access.output,
         "topK": access.top_k,
@@ -72,7 +76,7 @@ def target_values(target: TargetDeploySpec, tokens_secret_name: str) -> dict[str
 
 def render_values(
     exercise_id: str,
-    target: TargetDeploySpec,
+    target: TargetDeploySpec | None,
     families: Sequence[str],
     tokens_secret_name: str,
     *,
@@ -104,6 +108,6 @@ def render_values(
         "target": target_values(target, tokens_secret_name),
         "adversaries": adversaries,
     }
-    if target_pod is not None:
+    if target_pod is not None and target is not None:
         values["target"].update(target_pod.to_values())
     return values

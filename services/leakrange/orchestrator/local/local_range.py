@@ -1,8 +1,9 @@
 """``LocalBackend``: the target and each attack family as child processes on loopback.
 
 Each exercise gets ``leakrange serve target`` (with one ``principal:token`` per adversary, so
-each adversary has its own query budget) and one ``leakrange serve attack --family F`` per
-family, all on port 0. Tokens travel in the environment, never on the command line. The pids
+each adversary has its own query budget; none when the target kind deploys no Target
+service) and one ``leakrange serve attack --family F`` per family, all on port 0. Tokens
+travel in the environment, never on the command line. The pids
 of every exercise are written to ``<data_dir>/local-range/<exercise>.json`` so a restarted
 orchestrator can stop what a killed one left behind.
 
@@ -76,7 +77,7 @@ class LocalBackend(RangeBackend):
     def deploy(
         self,
         exercise_id: str,
-        target: TargetDeploySpec,
+        target: TargetDeploySpec | None,
         families: Sequence[str],
         tokens: Mapping[str, str],
     ) -> Deployment:
@@ -84,14 +85,13 @@ class LocalBackend(RangeBackend):
             if not principal or any(c in principal + token for c in ",: "):
                 raise InvalidArgument("tokens", "must not contain ',', ':' or spaces")
         attack_token = secrets.token_urlsafe(24)
-        if target.access.white_box:
-            self._share_weights(target.model)
-        children: dict[str, ChildProcess] = {
-            "target": self._child(exercise_id, "target",
-                                  [*self._target_argv(target), "--exercise-id", exercise_id],
-                                  {"LEAKRANGE_CLIENT_TOKENS":
-                                   ",".join(f"{p}:{t}" for p, t in tokens.items())}),
-        }
+        children: dict[str, ChildProcess] = {}
+        if target is not None:
+            if target.access.white_box:
+                self._share_weights(target.model)
+            children["target"] = self._child(
+                exercise_id, "target", [*self._target_argv(target), "--exercise-id", exercise_id],
+                {"LEAKRANGE_CLIENT_TOKENS": ",".join(f"{p}:{t}" for p, t in tokens.items())})
         for family in families:
             children[f"attack-{family}"] = self._child(
                 exercise_id, f"attack-{family}",
@@ -112,7 +112,7 @@ class LocalBackend(RangeBackend):
             raise
         return Deployment(
             exercise_id=exercise_id,
-            target_address=addresses["target"],
+            target_address=addresses.get("target", ""),
             attack_addresses={f: addresses[f"attack-{f}"] for f in families},
             attack_token=attack_token,
             details={name: str(child.pid) for name, child in children.items()},

@@ -20,9 +20,12 @@ from leakrange.orchestrator.target_kinds.base import (
 from leakrange.orchestrator.target_kinds.imported import ImportedKind
 from leakrange.orchestrator.target_kinds.model_target import ModelTarget
 from leakrange.orchestrator.target_kinds.stored_model import StoredModelKind
+from leakrange.orchestrator.target_kinds.synthetic import SyntheticKind
 from leakrange.orchestrator.target_kinds.train import TrainKind, TrainTarget
 
-TARGET_KINDS: tuple[type[TargetKind], ...] = (StoredModelKind, TrainKind, ImportedKind)
+TARGET_KINDS: tuple[type[TargetKind], ...] = (
+    StoredModelKind, TrainKind, ImportedKind, SyntheticKind,
+)
 
 
 def target_kind(name: str) -> type[TargetKind]:
@@ -54,6 +57,7 @@ __all__ = [
     "PrepareContext",
     "PreparedTarget",
     "StoredModelKind",
+    "SyntheticKind",
     "TargetKind",
     "TrainKind",
     "TrainTarget",

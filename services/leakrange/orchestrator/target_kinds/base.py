@@ -65,8 +65,9 @@ class PreparedTarget(ABC):
     """A target ready to deploy and attack."""
 
     @abstractmethod
-    def deploy_spec(self, access: Access) -> TargetDeploySpec:
-        """What the backend deploys as the exercise's target service."""
+    def deploy_spec(self, access: Access) -> TargetDeploySpec | None:
+        """What the backend deploys as the exercise's target service; ``None`` for a target
+        that is only data (a synthetic release): no Target service is started."""
 
     @abstractmethod
     def adversary_view(self, exercise: ExerciseSpec, datasets: DatasetCache) -> AdversaryView:

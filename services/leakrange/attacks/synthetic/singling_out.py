@@ -1,0 +1,95 @@
+"""Singling out, univariate and multivariate (Giomi et al., "A Unified Framework for Quantifying
+Privacy Risk in Synthetic Data", PoPETs 2023, Section 4.1; the Anonymeter method).
+
+The adversary writes predicates that single out exactly one record of the synthetic table,
+hoping they single out one record of the original too. Univariate: rare values (a category seen
+once, a numeric extreme). Multivariate: the values of a random synthetic record on random
+columns, numeric ones as a one-sided bound; kept only if they match one synthetic record. The
+range counts which predicates single out one original record against one control record.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar, Literal
+
+import numpy as np
+from pydantic import Field
+
+from leakrange.attacks.base import Attack, AttackOutput, AttackParams
+from leakrange.attacks.context import RunContext
+from leakrange.attacks.synthetic.release import Release
+from leakrange.common.attack_info import SYNTHETIC_RISK
+from leakrange.common.threat_model import OutputKind
+from leakrange.synthetic.predicates import EQ, GE, LE, match_counts
+
+PAPER = ("Giomi et al., A Unified Framework for Quantifying Privacy Risk in Synthetic Data, "
+         "PoPETs 2023 (Anonymeter)")
+ALL_OUTPUTS: tuple[OutputKind, ...] = ("logits", "probabilities", "topk", "label")
+
+
+class SinglingOutParams(AttackParams):
+    mode: Literal["univariate", "multivariate"] = "multivariate"
+    n_attacks: int = Field(default=500, ge=1, le=100_000)
+    n_cols: int = Field(default=3, ge=1, le=32, description="conditions per predicate")
+
+
+def _outputs(col: np.ndarray, op: np.ndarray, value: np.ndarray) -> AttackOutput:
+    return AttackOutput(outputs={"predicate_columns": col.astype(np.int64),
+                                 "predicate_ops": op.astype(np.int64),
+                                 "predicate_values": value.astype(np.float64)},
+                        facts={"predicates": float(len(col))})
+
+
+def univariate(r: Release, n: int, rng: np.random.Generator) -> tuple[np.ndarray, ...]:
+    cols, ops, values = [], [], []
+    for j, cats in enumerate(r.columns.categories):
+        v = r.synthetic[:, j]
+        if cats is not None:
+            uniq, counts = np.unique(v, return_counts=True)
+            rare = uniq[counts == 1]
+            cols += [j] * len(rare)
+            ops += [EQ] * len(rare)
+            values += list(rare)
+        else:
+            cols += [j, j]
+            ops += [LE, GE]
+            values += [float(v.min()), float(v.max())]
+    order = rng.permutation(len(cols))[:n]
+    return (np.array(cols)[order, None], np.array(ops)[order, None],
+            np.array(values, dtype=np.float64)[order, None])
+
+
+def multivariate(r: Release, n: int, k: int, rng: np.random.Generator) -> tuple[np.ndarray, ...]:
+    n_cols = len(r.columns.names)
+    k = min(k, n_cols)
+    draws = 4 * n
+    rows = rng.integers(0, len(r.synthetic), draws)
+    col = np.argsort(rng.random((draws, n_cols)), axis=1)[:, :k]
+    value = r.synthetic[rows[:, None], col]
+    categorical = r.columns.categorical[col]
+    op = np.where(categorical, EQ, np.where(rng.random(col.shape) < 0.5, LE, GE))
+    unique = match_counts(r.synthetic, col, op, value) == 1
+    return col[unique][:n], op[unique][:n], value[unique][:n]
+
+
+class SinglingOut(Attack):
+    name: ClassVar[str] = "singling-out"
+    family: ClassVar[str] = "synthetic"
+    summary: ClassVar[str] = "Predicates from the synthetic table that isolate one person."
+    paper: ClassVar[str] = PAPER
+    Params: ClassVar[type[AttackParams]] = SinglingOutParams
+    supported_outputs: ClassVar[tuple[OutputKind, ...]] = ALL_OUTPUTS
+    needs_target: ClassVar[bool] = False
+    result_kind: ClassVar[str] = SYNTHETIC_RISK
+
+    def run(self, ctx: RunContext, params: AttackParams) -> AttackOutput:
+        assert isinstance(params, SinglingOutParams)
+        release = Release.of(ctx)
+        rng = np.random.default_rng(ctx.seed)
+        ctx.progress("predicates", 0, 1, params.mode)
+        if params.mode == "univariate":
+            predicates = univariate(release, params.n_attacks, rng)
+        else:
+            predicates = multivariate(release, params.n_attacks, params.n_cols, rng)
+        ctx.progress("predicates", 1, 1, params.mode)
+        return _outputs(*predicates)
