@@ -12,6 +12,7 @@ from leakrange.cli.options import (
     DEFAULT_MAX_MESSAGE,
     FLAG_METAVAR,
     ClientTokens,
+    DrainDelay,
     Grace,
     Host,
     LogLevel,
@@ -66,6 +67,7 @@ def serve_target(
     client_tokens: ClientTokens = None,
     max_message_bytes: MaxMessage = DEFAULT_MAX_MESSAGE,
     grace_seconds: Grace = 10.0,
+    drain_delay: DrainDelay = 0.0,
     log_level: LogLevel = "INFO",
 ) -> None:
     """Serve a model artifact under an access policy."""
@@ -76,7 +78,7 @@ def serve_target(
     try:
         policy = AccessPolicy.parse(output, rounding, query_budget, white_box)
         options = server_options(host, port, metrics_port, token, client_tokens,
-                                 max_message_bytes, grace_seconds)
+                                 max_message_bytes, grace_seconds, drain_delay)
     except RangeError as err:
         _fail(err, EXIT_USAGE)
     try:
@@ -117,6 +119,7 @@ def serve_attack(
     client_tokens: ClientTokens = None,
     max_message_bytes: MaxMessage = DEFAULT_MAX_MESSAGE,
     grace_seconds: Grace = 10.0,
+    drain_delay: DrainDelay = 0.0,
     log_level: LogLevel = "INFO",
     cores: Annotated[int | None, typer.Option(
         "--cores", envvar="LEAKRANGE_CORES", min=1,
@@ -129,7 +132,7 @@ def serve_attack(
     configure_logging(log_level)
     try:
         options = server_options(host, port, metrics_port, token, client_tokens,
-                                 max_message_bytes, grace_seconds)
+                                 max_message_bytes, grace_seconds, drain_delay)
         server = build_attack_server(open_store(store), family, options, cores).start()
     except RangeError as err:
         _fail(err, EXIT_USAGE)
@@ -179,6 +182,7 @@ def serve_orchestrator(
     client_tokens: ClientTokens = None,
     max_message_bytes: MaxMessage = DEFAULT_MAX_MESSAGE,
     grace_seconds: Grace = 10.0,
+    drain_delay: DrainDelay = 0.0,
     log_level: LogLevel = "INFO",
 ) -> None:
     """Serve the orchestrator: queue, run and report exercises."""
@@ -192,7 +196,7 @@ def serve_orchestrator(
         raise typer.Exit(EXIT_USAGE)
     try:
         options = server_options(host, port, metrics_port, token, client_tokens,
-                                 max_message_bytes, grace_seconds)
+                                 max_message_bytes, grace_seconds, drain_delay)
         settings = OrchestratorSettings(
             store=store, data_dir=Path(data_dir), backend=backend,  # type: ignore[arg-type]
             concurrency=concurrency, child_log_level=child_log_level, namespace=namespace,

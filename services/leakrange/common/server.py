@@ -3,8 +3,10 @@
 ``build_server`` binds the address (port 0 allowed: the bound port is returned), adds the
 interceptors (metrics, optional bearer auth, error translation), standard health checking,
 reflection, message-size limits and a Prometheus HTTP endpoint. ``RangeServer.serve_forever``
-installs SIGTERM/SIGINT handling: health goes NOT_SERVING, new calls are refused, in-flight calls
-get ``grace_seconds`` to finish, then the process exits with code 0 (see EXIT_* below).
+installs SIGTERM/SIGINT handling: health goes NOT_SERVING, the server keeps serving for
+``drain_delay_seconds`` (so load balancers and the kubelet see NOT_SERVING before calls are
+refused; a second signal ends the delay early), then new calls are refused, in-flight calls get
+``grace_seconds`` to finish, and the process exits with code 0 (see EXIT_* below).
 """
 
 from __future__ import annotations
@@ -67,6 +69,8 @@ class ServerOptions:
     metrics_port: int | None = None
     metrics_host: str = "127.0.0.1"
     grace_seconds: float = 10.0
+    # Seconds to keep serving after health turns NOT_SERVING, before new calls are refused.
+    drain_delay_seconds: float = 0.0
 
 
 class RangeServer:
@@ -90,6 +94,7 @@ class RangeServer:
         self.metrics_port: int | None = None
         self._metrics_http: Any = None
         self._stopped = threading.Event()
+        self._drain_delay_over = threading.Event()
         self._on_drain: list[Callable[[], None]] = []
 
     @property
@@ -113,13 +118,27 @@ class RangeServer:
         log.info("serving", extra={"address": self.address, "metrics_port": self.metrics_port})
         return self
 
-    def stop(self, grace: float | None = None) -> None:
-        """Drain: NOT_SERVING, refuse new calls, give in-flight calls ``grace`` seconds."""
+    @property
+    def draining(self) -> bool:
+        return self._stopped.is_set()
+
+    def end_drain_delay(self) -> None:
+        """Stop serving new calls now instead of at the end of the drain delay."""
+        self._drain_delay_over.set()
+
+    def stop(self, grace: float | None = None, drain_delay: float | None = None) -> None:
+        """Drain: NOT_SERVING, keep serving for ``drain_delay`` seconds (default: the
+        options'), then refuse new calls and give in-flight calls ``grace`` seconds."""
         if self._stopped.is_set():
             return
         self._stopped.set()
         grace = self.options.grace_seconds if grace is None else grace
+        delay = self.options.drain_delay_seconds if drain_delay is None else drain_delay
         self.health.enter_graceful_shutdown()
+        if delay > 0:
+            log.info("NOT_SERVING; still serving during the drain delay",
+                     extra={"address": self.address, "drain_delay_s": delay})
+            self._drain_delay_over.wait(delay)
         for callback in self._on_drain:
             try:
                 callback()
@@ -133,6 +152,10 @@ class RangeServer:
     def serve_forever(self) -> int:
         """Block until SIGTERM/SIGINT, then drain; returns the process exit code."""
         def handle(signum: int, _frame: Any) -> None:
+            if self._stopped.is_set():  # a second signal: no more waiting for load balancers
+                log.info("second signal, ending the drain delay", extra={"signal": signum})
+                self.end_drain_delay()
+                return
             log.info("signal received, draining", extra={"signal": signum})
             threading.Thread(target=self.stop, daemon=True).start()
 
