@@ -17,6 +17,7 @@ import threading
 from collections.abc import Callable, Mapping, Sequence
 from concurrent import futures
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import grpc
@@ -24,6 +25,7 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 from prometheus_client import CollectorRegistry, start_http_server
 
+from leakrange.common.errors import InvalidArgument
 from leakrange.common.interceptors import (
     AuthInterceptor,
     ErrorInterceptor,
@@ -71,6 +73,11 @@ class ServerOptions:
     grace_seconds: float = 10.0
     # Seconds to keep serving after health turns NOT_SERVING, before new calls are refused.
     drain_delay_seconds: float = 0.0
+    # TLS: PEM certificate chain and private key files; both or neither (plaintext).
+    tls_cert_file: str | None = None
+    tls_key_file: str | None = None
+    # Mutual TLS: PEM CA bundle client certificates must chain to (requires tls_cert_file).
+    tls_client_ca_file: str | None = None
 
 
 class RangeServer:
@@ -166,6 +173,36 @@ class RangeServer:
         return EXIT_OK
 
 
+def server_credentials(options: ServerOptions) -> grpc.ServerCredentials | None:
+    """TLS credentials from the options' PEM files, or None for plaintext.
+
+    Raises ``InvalidArgument`` naming the option for an incomplete or unreadable setting (the
+    file's contents never appear in the message)."""
+    cert, key, ca = options.tls_cert_file, options.tls_key_file, options.tls_client_ca_file
+    if not cert and not key:
+        if ca:
+            raise InvalidArgument("tls_client_ca", "needs --tls-cert and --tls-key")
+        return None
+    if not cert or not key:
+        raise InvalidArgument("tls_cert" if not cert else "tls_key",
+                              "--tls-cert and --tls-key go together")
+    pair = (read_pem(key, "tls_key"), read_pem(cert, "tls_cert"))
+    if ca:
+        return grpc.ssl_server_credentials([pair], root_certificates=read_pem(ca, "tls_client_ca"),
+                                           require_client_auth=True)
+    return grpc.ssl_server_credentials([pair])
+
+
+def read_pem(path: str, option: str) -> bytes:
+    try:
+        data = Path(path).read_bytes()
+    except OSError as err:
+        raise InvalidArgument(option, f"cannot read {path}: {err.strerror}") from None
+    if b"-----BEGIN " not in data:
+        raise InvalidArgument(option, f"{path} is not a PEM file")
+    return data
+
+
 def build_server(
     bindings: Sequence[ServiceBinding],
     options: ServerOptions | None = None,
@@ -202,7 +239,10 @@ def build_server(
          reflection.SERVICE_NAME],
         server,
     )
-    port = server.add_insecure_port(f"{options.host}:{options.port}")
+    credentials = server_credentials(options)
+    address = f"{options.host}:{options.port}"
+    port = (server.add_secure_port(address, credentials) if credentials is not None
+            else server.add_insecure_port(address))
     if port == 0:
         raise OSError(f"could not bind {options.host}:{options.port}")
     for name in ["", *names]:
