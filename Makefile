@@ -4,8 +4,15 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 PYTEST_ARGS ?=
+# buf (proto lint and breaking checks), pinned, installed by make itself into a project-local
+# folder: CI machines have only what the project's files install.
+BUF_VERSION := 1.75.0
+TOOLS  := .tools
+NPM    ?= npm
+BUF    := $(TOOLS)/node_modules/.bin/buf
+BUF_STAMP := $(TOOLS)/.buf-$(BUF_VERSION)
 
-.PHONY: setup test lint typecheck protos check-protos catalogue check-catalogue bench demo images clean
+.PHONY: setup test lint typecheck protos check-protos buf lint-protos catalogue check-catalogue bench demo images clean
 
 setup: $(STAMP)
 
@@ -34,8 +41,22 @@ typecheck: setup
 protos: setup
 	$(PY) tools/codegen.py
 
-check-protos: setup
+check-protos: setup lint-protos
 	$(PY) tools/codegen.py --check
+
+# buf lint (STANDARD + COMMENTS rules, exceptions with their reasons in buf.yaml).
+lint-protos: $(BUF_STAMP)
+	$(BUF) lint
+
+buf: $(BUF_STAMP)
+
+$(BUF_STAMP):
+	@command -v $(NPM) >/dev/null 2>&1 || { \
+	  echo "error: npm is needed to install buf $(BUF_VERSION) for 'make check-protos'" \
+	       "(apt-get install npm); nothing was checked" >&2; exit 1; }
+	$(NPM) install --no-audit --no-fund --no-save --ignore-scripts --prefix $(TOOLS) @bufbuild/buf@$(BUF_VERSION)
+	$(BUF) --version | grep -qx '$(BUF_VERSION)'
+	touch $(BUF_STAMP)
 
 # The attack catalogue the orchestrator validates specs against (generated from the registries).
 catalogue: setup
@@ -56,4 +77,4 @@ images:
 	bash attack-images/build.sh
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache out
+	rm -rf $(VENV) $(TOOLS) .pytest_cache .mypy_cache .ruff_cache out

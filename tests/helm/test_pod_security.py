@@ -76,6 +76,28 @@ def test_grpc_services_use_native_grpc_probes(
     assert checked >= 1
 
 
+@pytest.mark.parametrize("case", ALL_IDS)
+def test_grpc_services_drain_with_a_pre_stop_hook_and_a_drain_delay(
+    all_renders: dict[str, Manifests], case: str
+) -> None:
+    """preStop sleeps first (the pod leaves the Endpoints), then SIGTERM: NOT_SERVING while the
+    server keeps answering for LEAKRANGE_DRAIN_DELAY, all within the termination grace period."""
+    checked = 0
+    for workload in all_renders[case].workloads():
+        if pod_labels(workload)["app.kubernetes.io/component"] not in GRPC_COMPONENTS:
+            continue
+        spec = pod_spec(workload)
+        for container in spec["containers"]:
+            where = (workload["metadata"]["name"], container["name"])
+            sleep = container["lifecycle"]["preStop"]["sleep"]["seconds"]
+            env = {e["name"]: e.get("value") for e in container["env"]}
+            delay = float(env["LEAKRANGE_DRAIN_DELAY"])
+            assert sleep > 0 and delay > 0, where
+            assert sleep + delay < spec.get("terminationGracePeriodSeconds", 30), where
+            checked += 1
+    assert checked >= 1
+
+
 @pytest.mark.parametrize("case", EXERCISE_IDS)
 def test_exercise_pods_get_a_memory_backed_dev_shm(
     all_renders: dict[str, Manifests], case: str

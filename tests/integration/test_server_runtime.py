@@ -70,12 +70,50 @@ def test_drain_sets_not_serving_and_finishes_in_flight_calls():
         stub.GetWeights(target_pb2.GetWeightsRequest(), timeout=1)
 
 
+class _Describing(_Exploding):
+    def Describe(self, request, context):
+        return target_pb2.TargetInfo(model_kind="mlp")
+
+
+def test_keeps_serving_during_the_drain_delay_after_not_serving():
+    """Health turns NOT_SERVING first; calls still succeed until the drain delay ends (here:
+    ended early by ``end_drain_delay``, as a second SIGTERM does), then they are refused."""
+    binding = ServiceBinding(target_pb2.DESCRIPTOR.services_by_name["Target"], _Describing(),
+                             target_pb2_grpc.add_TargetServicer_to_server)
+    server = build_server([binding], ServerOptions(port=0, grace_seconds=1.0,
+                                                   drain_delay_seconds=120.0)).start()
+    channel = open_channel(server.address)
+    health = health_pb2_grpc.HealthStub(channel)
+    watch = health.Watch(health_pb2.HealthCheckRequest(service="leakrange.v1.Target"))
+    assert next(watch).status == health_pb2.HealthCheckResponse.SERVING
+    stopper = threading.Thread(target=server.stop)
+    stopper.start()
+    assert next(watch).status == health_pb2.HealthCheckResponse.NOT_SERVING
+    stub = target_pb2_grpc.TargetStub(channel)
+    for _ in range(3):  # still answered although health says NOT_SERVING
+        assert stub.Describe(target_pb2.DescribeRequest(), timeout=10).model_kind == "mlp"
+    assert stopper.is_alive()
+    server.end_drain_delay()
+    stopper.join(timeout=30)
+    assert not stopper.is_alive()
+    with pytest.raises(grpc.RpcError):
+        stub.Describe(target_pb2.DescribeRequest(), timeout=1)
+
+
+def test_drain_delay_flag_reaches_the_server_options():
+    from leakrange.cli.options import server_options
+
+    assert server_options("127.0.0.1", 0, None, None, None, 1024, 1.0, 7.5) \
+        .drain_delay_seconds == 7.5
+
+
 def test_serve_target_cli_sigterm_exits_cleanly(adult_target, tmp_path):
     env = {**os.environ, "LEAKRANGE_STORE": str(adult_target.store.root),
            "LEAKRANGE_OUTPUT": "label", "LEAKRANGE_PORT": "0"}
     proc = subprocess.Popen(
         [sys.executable, "-m", "leakrange.cli.main", "serve", "target",
-         "--model", adult_target.ref.uri, "--grace-seconds", "2"],
+         "--model", adult_target.ref.uri, "--grace-seconds", "2",
+         "--drain-delay", "60"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, text=True,
     )
     try:
@@ -87,6 +125,13 @@ def test_serve_target_cli_sigterm_exits_cleanly(adult_target, tmp_path):
         info = target_pb2_grpc.TargetStub(channel).Describe(target_pb2.DescribeRequest())
         assert info.access.output == 4  # label, from LEAKRANGE_OUTPUT
         proc.send_signal(signal.SIGTERM)
+        # NOT_SERVING at once, still answering during the 60 s drain delay ...
+        health = health_pb2_grpc.HealthStub(channel)
+        watch = health.Watch(health_pb2.HealthCheckRequest(service=""))
+        while next(watch).status != health_pb2.HealthCheckResponse.NOT_SERVING:
+            pass
+        target_pb2_grpc.TargetStub(channel).Describe(target_pb2.DescribeRequest(), timeout=10)
+        proc.send_signal(signal.SIGTERM)  # ... which a second SIGTERM ends
         assert proc.wait(timeout=20) == 0
         logs = proc.stderr.read()
         assert '"msg": "stopped"' in logs

@@ -86,6 +86,16 @@ app.kubernetes.io/component: adversary
 {{- end -}}
 
 {{/* Native gRPC probes of a range service. */}}
+{{/* Drain on pod deletion: preStop sleep, then --drain-delay (LEAKRANGE_DRAIN_DELAY) after SIGTERM. */}}
+{{- define "leakrange-exercise.lifecycle" -}}
+{{- if gt (int .Values.drain.preStopSleepSeconds) 0 -}}
+lifecycle:
+  preStop:
+    sleep:
+      seconds: {{ int .Values.drain.preStopSleepSeconds }}
+{{- end }}
+{{- end -}}
+
 {{- define "leakrange-exercise.grpcProbes" -}}
 startupProbe:
   grpc:

@@ -37,6 +37,27 @@ Grace = Annotated[
     float, typer.Option("--grace-seconds", envvar="LEAKRANGE_GRACE_SECONDS",
                         help="How long in-flight calls may finish after SIGTERM."),
 ]
+DrainDelay = Annotated[
+    float, typer.Option("--drain-delay", envvar="LEAKRANGE_DRAIN_DELAY", min=0.0, max=300.0,
+                        help="Seconds to keep serving after SIGTERM turns health NOT_SERVING, "
+                             "so load balancers stop sending calls first (a second SIGTERM "
+                             "ends it early)."),
+]
+TlsCert = Annotated[
+    str | None,
+    typer.Option("--tls-cert", envvar="LEAKRANGE_TLS_CERT", show_default=False,
+                 help="Serve TLS with this PEM certificate chain (with --tls-key)."),
+]
+TlsKey = Annotated[
+    str | None,
+    typer.Option("--tls-key", envvar="LEAKRANGE_TLS_KEY", show_default=False,
+                 help="PEM private key of --tls-cert."),
+]
+TlsClientCa = Annotated[
+    str | None,
+    typer.Option("--tls-client-ca", envvar="LEAKRANGE_TLS_CLIENT_CA", show_default=False,
+                 help="Mutual TLS: require client certificates that chain to this PEM CA."),
+]
 LogLevel = Annotated[str, typer.Option("--log-level", envvar="LEAKRANGE_LOG_LEVEL")]
 Store = Annotated[
     str, typer.Option("--store", envvar="LEAKRANGE_STORE",
@@ -62,12 +83,16 @@ def parse_tokens(token: str | None, client_tokens: str | None) -> dict[str, str]
 def server_options(
     host: str, port: int, metrics_port: int | None, token: str | None,
     client_tokens: str | None, max_message_bytes: int, grace_seconds: float,
+    drain_delay: float = 0.0, tls_cert: str | None = None, tls_key: str | None = None,
+    tls_client_ca: str | None = None,
 ) -> ServerOptions:
     return ServerOptions(
         host=host, port=port, metrics_port=metrics_port,
         metrics_host="0.0.0.0" if host in ("0.0.0.0", "::") else host,
         auth_tokens=parse_tokens(token, client_tokens),
         max_message_bytes=max_message_bytes, grace_seconds=grace_seconds,
+        drain_delay_seconds=drain_delay, tls_cert_file=tls_cert, tls_key_file=tls_key,
+        tls_client_ca_file=tls_client_ca,
     )
 
 

@@ -12,6 +12,7 @@ from leakrange.cli.options import (
     DEFAULT_MAX_MESSAGE,
     FLAG_METAVAR,
     ClientTokens,
+    DrainDelay,
     Grace,
     Host,
     LogLevel,
@@ -19,6 +20,9 @@ from leakrange.cli.options import (
     MetricsPort,
     Port,
     Store,
+    TlsCert,
+    TlsClientCa,
+    TlsKey,
     Token,
     server_options,
 )
@@ -66,6 +70,10 @@ def serve_target(
     client_tokens: ClientTokens = None,
     max_message_bytes: MaxMessage = DEFAULT_MAX_MESSAGE,
     grace_seconds: Grace = 10.0,
+    drain_delay: DrainDelay = 0.0,
+    tls_cert: TlsCert = None,
+    tls_key: TlsKey = None,
+    tls_client_ca: TlsClientCa = None,
     log_level: LogLevel = "INFO",
 ) -> None:
     """Serve a model artifact under an access policy."""
@@ -76,7 +84,8 @@ def serve_target(
     try:
         policy = AccessPolicy.parse(output, rounding, query_budget, white_box)
         options = server_options(host, port, metrics_port, token, client_tokens,
-                                 max_message_bytes, grace_seconds)
+                                 max_message_bytes, grace_seconds, drain_delay,
+                                 tls_cert, tls_key, tls_client_ca)
     except RangeError as err:
         _fail(err, EXIT_USAGE)
     try:
@@ -117,6 +126,10 @@ def serve_attack(
     client_tokens: ClientTokens = None,
     max_message_bytes: MaxMessage = DEFAULT_MAX_MESSAGE,
     grace_seconds: Grace = 10.0,
+    drain_delay: DrainDelay = 0.0,
+    tls_cert: TlsCert = None,
+    tls_key: TlsKey = None,
+    tls_client_ca: TlsClientCa = None,
     log_level: LogLevel = "INFO",
     cores: Annotated[int | None, typer.Option(
         "--cores", envvar="LEAKRANGE_CORES", min=1,
@@ -129,7 +142,8 @@ def serve_attack(
     configure_logging(log_level)
     try:
         options = server_options(host, port, metrics_port, token, client_tokens,
-                                 max_message_bytes, grace_seconds)
+                                 max_message_bytes, grace_seconds, drain_delay,
+                                 tls_cert, tls_key, tls_client_ca)
         server = build_attack_server(open_store(store), family, options, cores).start()
     except RangeError as err:
         _fail(err, EXIT_USAGE)
@@ -179,6 +193,10 @@ def serve_orchestrator(
     client_tokens: ClientTokens = None,
     max_message_bytes: MaxMessage = DEFAULT_MAX_MESSAGE,
     grace_seconds: Grace = 10.0,
+    drain_delay: DrainDelay = 0.0,
+    tls_cert: TlsCert = None,
+    tls_key: TlsKey = None,
+    tls_client_ca: TlsClientCa = None,
     log_level: LogLevel = "INFO",
 ) -> None:
     """Serve the orchestrator: queue, run and report exercises."""
@@ -192,7 +210,8 @@ def serve_orchestrator(
         raise typer.Exit(EXIT_USAGE)
     try:
         options = server_options(host, port, metrics_port, token, client_tokens,
-                                 max_message_bytes, grace_seconds)
+                                 max_message_bytes, grace_seconds, drain_delay,
+                                 tls_cert, tls_key, tls_client_ca)
         settings = OrchestratorSettings(
             store=store, data_dir=Path(data_dir), backend=backend,  # type: ignore[arg-type]
             concurrency=concurrency, child_log_level=child_log_level, namespace=namespace,

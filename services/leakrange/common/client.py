@@ -1,22 +1,74 @@
-"""Client-side helpers: channels with message limits and bearer-token call credentials."""
+"""Client-side helpers: channels with message limits, TLS and bearer-token call credentials."""
 
 from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
 
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
-from leakrange.common.server import DEFAULT_MAX_MESSAGE_BYTES
+from leakrange.common.errors import InvalidArgument
+from leakrange.common.server import DEFAULT_MAX_MESSAGE_BYTES, read_pem
+
+# Environment of every process that opens channels (CLI, orchestrator, attack services): a
+# deployment turns TLS on for all the clients in a process without each call site knowing.
+ENV_TLS_CA = "LEAKRANGE_CLIENT_TLS_CA"  # PEM CA bundle that server certificates chain to
+ENV_TLS_CERT = "LEAKRANGE_CLIENT_TLS_CERT"  # mutual TLS: this client's certificate chain
+ENV_TLS_KEY = "LEAKRANGE_CLIENT_TLS_KEY"  # mutual TLS: this client's private key
+ENV_TLS_SERVER_NAME = "LEAKRANGE_CLIENT_TLS_SERVER_NAME"  # name to verify instead of the host
+
+
+@dataclass(frozen=True)
+class ChannelTLS:
+    """TLS for client channels: the CA to verify servers with, optionally a client
+    certificate (mutual TLS) and a server name override."""
+
+    ca_file: str
+    cert_file: str | None = None
+    key_file: str | None = None
+    server_name: str | None = None
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> ChannelTLS | None:
+        env = os.environ if env is None else env
+        ca = env.get(ENV_TLS_CA)
+        if not ca:
+            if env.get(ENV_TLS_CERT) or env.get(ENV_TLS_KEY):
+                raise InvalidArgument(ENV_TLS_CA, "a client certificate needs the CA as well")
+            return None
+        return cls(ca, env.get(ENV_TLS_CERT) or None, env.get(ENV_TLS_KEY) or None,
+                   env.get(ENV_TLS_SERVER_NAME) or None)
+
+    def credentials(self) -> grpc.ChannelCredentials:
+        if bool(self.cert_file) != bool(self.key_file):
+            raise InvalidArgument("client_tls", "certificate and key go together")
+        return grpc.ssl_channel_credentials(
+            root_certificates=read_pem(self.ca_file, "client_tls_ca"),
+            private_key=read_pem(self.key_file, "client_tls_key") if self.key_file else None,
+            certificate_chain=read_pem(self.cert_file, "client_tls_cert")
+            if self.cert_file else None,
+        )
 
 
 def open_channel(
-    address: str, token: str | None = None, max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES
+    address: str, token: str | None = None, max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES,
+    tls: ChannelTLS | None = None,
 ) -> grpc.Channel:
-    """An insecure channel (loopback / in-cluster) that sends ``authorization: Bearer token``."""
-    options = [
+    """A channel that sends ``authorization: Bearer token``: TLS with ``tls`` (default: from
+    the LEAKRANGE_CLIENT_TLS_* environment), else plaintext (loopback)."""
+    options: list[tuple[str, int | str]] = [
         ("grpc.max_receive_message_length", max_message_bytes),
         ("grpc.max_send_message_length", max_message_bytes),
     ]
-    channel = grpc.insecure_channel(address, options=options)
+    tls = tls if tls is not None else ChannelTLS.from_env()
+    if tls is None:
+        channel = grpc.insecure_channel(address, options=options)
+    else:
+        if tls.server_name:
+            options.append(("grpc.ssl_target_name_override", tls.server_name))
+        channel = grpc.secure_channel(address, tls.credentials(), options=options)
     if token:
         channel = grpc.intercept_channel(channel, BearerToken(token))
     return channel

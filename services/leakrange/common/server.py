@@ -3,8 +3,10 @@
 ``build_server`` binds the address (port 0 allowed: the bound port is returned), adds the
 interceptors (metrics, optional bearer auth, error translation), standard health checking,
 reflection, message-size limits and a Prometheus HTTP endpoint. ``RangeServer.serve_forever``
-installs SIGTERM/SIGINT handling: health goes NOT_SERVING, new calls are refused, in-flight calls
-get ``grace_seconds`` to finish, then the process exits with code 0 (see EXIT_* below).
+installs SIGTERM/SIGINT handling: health goes NOT_SERVING, the server keeps serving for
+``drain_delay_seconds`` (so load balancers and the kubelet see NOT_SERVING before calls are
+refused; a second signal ends the delay early), then new calls are refused, in-flight calls get
+``grace_seconds`` to finish, and the process exits with code 0 (see EXIT_* below).
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import threading
 from collections.abc import Callable, Mapping, Sequence
 from concurrent import futures
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import grpc
@@ -22,6 +25,7 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 from prometheus_client import CollectorRegistry, start_http_server
 
+from leakrange.common.errors import InvalidArgument
 from leakrange.common.interceptors import (
     AuthInterceptor,
     ErrorInterceptor,
@@ -67,6 +71,13 @@ class ServerOptions:
     metrics_port: int | None = None
     metrics_host: str = "127.0.0.1"
     grace_seconds: float = 10.0
+    # Seconds to keep serving after health turns NOT_SERVING, before new calls are refused.
+    drain_delay_seconds: float = 0.0
+    # TLS: PEM certificate chain and private key files; both or neither (plaintext).
+    tls_cert_file: str | None = None
+    tls_key_file: str | None = None
+    # Mutual TLS: PEM CA bundle client certificates must chain to (requires tls_cert_file).
+    tls_client_ca_file: str | None = None
 
 
 class RangeServer:
@@ -90,6 +101,7 @@ class RangeServer:
         self.metrics_port: int | None = None
         self._metrics_http: Any = None
         self._stopped = threading.Event()
+        self._drain_delay_over = threading.Event()
         self._on_drain: list[Callable[[], None]] = []
 
     @property
@@ -113,13 +125,27 @@ class RangeServer:
         log.info("serving", extra={"address": self.address, "metrics_port": self.metrics_port})
         return self
 
-    def stop(self, grace: float | None = None) -> None:
-        """Drain: NOT_SERVING, refuse new calls, give in-flight calls ``grace`` seconds."""
+    @property
+    def draining(self) -> bool:
+        return self._stopped.is_set()
+
+    def end_drain_delay(self) -> None:
+        """Stop serving new calls now instead of at the end of the drain delay."""
+        self._drain_delay_over.set()
+
+    def stop(self, grace: float | None = None, drain_delay: float | None = None) -> None:
+        """Drain: NOT_SERVING, keep serving for ``drain_delay`` seconds (default: the
+        options'), then refuse new calls and give in-flight calls ``grace`` seconds."""
         if self._stopped.is_set():
             return
         self._stopped.set()
         grace = self.options.grace_seconds if grace is None else grace
+        delay = self.options.drain_delay_seconds if drain_delay is None else drain_delay
         self.health.enter_graceful_shutdown()
+        if delay > 0:
+            log.info("NOT_SERVING; still serving during the drain delay",
+                     extra={"address": self.address, "drain_delay_s": delay})
+            self._drain_delay_over.wait(delay)
         for callback in self._on_drain:
             try:
                 callback()
@@ -133,6 +159,10 @@ class RangeServer:
     def serve_forever(self) -> int:
         """Block until SIGTERM/SIGINT, then drain; returns the process exit code."""
         def handle(signum: int, _frame: Any) -> None:
+            if self._stopped.is_set():  # a second signal: no more waiting for load balancers
+                log.info("second signal, ending the drain delay", extra={"signal": signum})
+                self.end_drain_delay()
+                return
             log.info("signal received, draining", extra={"signal": signum})
             threading.Thread(target=self.stop, daemon=True).start()
 
@@ -141,6 +171,36 @@ class RangeServer:
         self._stopped.wait()
         self.server.wait_for_termination()
         return EXIT_OK
+
+
+def server_credentials(options: ServerOptions) -> grpc.ServerCredentials | None:
+    """TLS credentials from the options' PEM files, or None for plaintext.
+
+    Raises ``InvalidArgument`` naming the option for an incomplete or unreadable setting (the
+    file's contents never appear in the message)."""
+    cert, key, ca = options.tls_cert_file, options.tls_key_file, options.tls_client_ca_file
+    if not cert and not key:
+        if ca:
+            raise InvalidArgument("tls_client_ca", "needs --tls-cert and --tls-key")
+        return None
+    if not cert or not key:
+        raise InvalidArgument("tls_cert" if not cert else "tls_key",
+                              "--tls-cert and --tls-key go together")
+    pair = (read_pem(key, "tls_key"), read_pem(cert, "tls_cert"))
+    if ca:
+        return grpc.ssl_server_credentials([pair], root_certificates=read_pem(ca, "tls_client_ca"),
+                                           require_client_auth=True)
+    return grpc.ssl_server_credentials([pair])
+
+
+def read_pem(path: str, option: str) -> bytes:
+    try:
+        data = Path(path).read_bytes()
+    except OSError as err:
+        raise InvalidArgument(option, f"cannot read {path}: {err.strerror}") from None
+    if b"-----BEGIN " not in data:
+        raise InvalidArgument(option, f"{path} is not a PEM file")
+    return data
 
 
 def build_server(
@@ -179,7 +239,10 @@ def build_server(
          reflection.SERVICE_NAME],
         server,
     )
-    port = server.add_insecure_port(f"{options.host}:{options.port}")
+    credentials = server_credentials(options)
+    address = f"{options.host}:{options.port}"
+    port = (server.add_secure_port(address, credentials) if credentials is not None
+            else server.add_insecure_port(address))
     if port == 0:
         raise OSError(f"could not bind {options.host}:{options.port}")
     for name in ["", *names]:

@@ -57,7 +57,8 @@ class AttackServicer:
     """
 
     def ListAttacks(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """The attacks this service implements, with their parameter schemas and threat-model needs.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
@@ -70,7 +71,8 @@ class AttackServicer:
         raise NotImplementedError('Method not implemented!')
 
     def Cancel(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Asks the run with `run_id` to stop; its Run stream ends with CANCELLED.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
