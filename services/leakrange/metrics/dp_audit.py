@@ -83,7 +83,7 @@ def epsilon_from_rates(fpr: np.ndarray | float, fnr: np.ndarray | float, delta: 
     with np.errstate(divide="ignore", invalid="ignore"):
         one = np.log(np.clip(1.0 - delta - fpr_a, 0.0, None) / fnr_a)
         two = np.log(np.clip(1.0 - delta - fnr_a, 0.0, None) / fpr_a)
-    best = np.fmax(np.nan_to_num(one, nan=-np.inf), np.nan_to_num(two, nan=-np.inf))
+    best = np.fmax(np.where(np.isnan(one), -np.inf, one), np.where(np.isnan(two), -np.inf, two))
     return np.maximum(best, 0.0)
 
 
