@@ -151,8 +151,9 @@ def localise_spec_file(path: str | Path) -> str:
         load_spec_file(source)  # raises the usual SpecError
     text = source.read_text(encoding="utf-8")
     try:
+        check_yaml_shape(text)  # the composer recurses: a deep document must not reach it
         doc = yaml.safe_load(text)
-    except yaml.YAMLError:
+    except (yaml.YAMLError, DocumentTooComplex):
         return text
     target = doc.get("target") if isinstance(doc, dict) else None
     if not isinstance(target, dict):
