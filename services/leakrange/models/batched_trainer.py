@@ -208,7 +208,7 @@ def models_logits(
 ) -> np.ndarray:
     """Train one model per (rows, seed) with ``kernel``; their logits on ``eval_t``, one
     evaluation pass per model (sequential) or per chunk (batched)."""
-    if kernel == "batched":
+    if kernel == "batched" and not recipe.model_by_model:
         return _train_chunk(spec, recipe, xt, yt, members, seeds, eval_t, dev, should_stop)
     out = np.empty((len(seeds), eval_t.shape[0], spec.num_classes), dtype=np.float32)
     for i, (rows, seed) in enumerate(zip(members, seeds, strict=True)):
@@ -248,7 +248,7 @@ def _train_chunk(
     def loss_of(
         p: dict[str, torch.Tensor], b: dict[str, torch.Tensor], xb: torch.Tensor, yb: torch.Tensor
     ) -> torch.Tensor:
-        return F.cross_entropy(forward(p, b, xb), yb)
+        return F.cross_entropy(forward(p, b, xb), yb, label_smoothing=recipe.label_smoothing)
 
     batched_loss = torch.vmap(loss_of, randomness="different")
     optimizer = make_optimizer(recipe, params.values())

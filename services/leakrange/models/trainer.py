@@ -12,6 +12,9 @@ from torch.nn import functional as F
 from leakrange.common.errors import Cancelled, InvalidArgument
 from leakrange.models.determinism import deterministic_kernels, seeded_model, shuffle_generator
 from leakrange.models.device import pick_device
+from leakrange.models.dp_sgd import fit_dp_model
+from leakrange.models.early_stopping import EarlyStopper, holdout
+from leakrange.models.fitted import Fitted
 from leakrange.models.recipe import TrainRecipe
 from leakrange.models.spec import ModelSpec
 
@@ -50,25 +53,67 @@ def fit_model(
     progress: ProgressFn | None = None,
     should_stop: StopFn | None = None,
 ) -> nn.Module:
-    """``train_model`` on tensors already validated and on ``dev`` (no copy of the data)."""
+    """``train_model`` on tensors already validated and on ``dev`` (no copy of the data).
+
+    Under early stopping the held-out share is carved from (xt, yt) by the recipe's seed
+    (``early_stopping.holdout``); ``fit`` takes an explicit validation set instead."""
+    validation = None
+    if recipe.early_stopping is not None:
+        train_rows, val_rows = holdout(xt.shape[0], recipe.early_stopping, recipe.seed)
+        fit_idx = torch.as_tensor(train_rows, device=dev)
+        val_idx = torch.as_tensor(val_rows, device=dev)
+        validation = (xt[val_idx], yt[val_idx])
+        xt, yt = xt[fit_idx], yt[fit_idx]
+    return fit(spec, recipe, xt, yt, dev, validation=validation, progress=progress,
+               should_stop=should_stop).model
+
+
+def fit(
+    spec: ModelSpec,
+    recipe: TrainRecipe,
+    xt: torch.Tensor,
+    yt: torch.Tensor,
+    dev: torch.device,
+    *,
+    validation: tuple[torch.Tensor, torch.Tensor] | None = None,
+    progress: ProgressFn | None = None,
+    should_stop: StopFn | None = None,
+) -> Fitted:
+    """Train on every row of (xt, yt) with the recipe's defences; ``validation`` is the
+    held-out set early stopping watches (required when the recipe asks for it)."""
+    if recipe.early_stopping is not None and validation is None:
+        raise InvalidArgument("recipe.early_stopping", "needs held-out records")
+    if recipe.dp_sgd is not None:
+        return fit_dp_model(spec, recipe, xt, yt, dev, validation=validation,
+                            progress=progress, should_stop=should_stop)
     with deterministic_kernels(dev, recipe.seed):
         model = seeded_model(spec, recipe.seed, dev)
         model.train()
         optimizer = make_optimizer(recipe, model.parameters())
         generator = shuffle_generator(recipe.seed)
+        stopper = EarlyStopper(recipe.early_stopping, *validation) \
+            if recipe.early_stopping is not None and validation is not None else None
         n = xt.shape[0]
+        epochs_run = 0
         for epoch in range(recipe.epochs):
             order = torch.randperm(n, generator=generator).to(dev)
             for start in range(0, n, recipe.batch_size):
                 check_stop(should_stop)
                 batch = order[start : start + recipe.batch_size]
-                loss = F.cross_entropy(model(xt[batch]), yt[batch])
+                loss = F.cross_entropy(model(xt[batch]), yt[batch],
+                                       label_smoothing=recipe.label_smoothing)
                 optimizer.zero_grad(set_to_none=True)
                 loss.backward()
                 optimizer.step()
+            epochs_run = epoch + 1
             if progress is not None:
                 progress(epoch + 1, recipe.epochs)
-    return model.eval()
+            if stopper is not None and stopper.update(model, epoch + 1):
+                break
+        if stopper is not None:
+            stopper.restore(model)
+            epochs_run = stopper.best_epoch
+    return Fitted(model.eval(), epochs_run)
 
 
 def make_optimizer(recipe: TrainRecipe, params: Iterable[torch.Tensor]) -> torch.optim.Optimizer:

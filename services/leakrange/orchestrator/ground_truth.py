@@ -42,6 +42,9 @@ class AuditSet:
 
     rows: np.ndarray  # int64 data set rows, shuffled
     is_member: np.ndarray  # bool, aligned with ``rows``
+    # What the target's training claims under DP-SGD (claimed epsilon, delta, accountant's
+    # epsilon), for the DP audit of membership scores; None when it claims nothing.
+    dp_claim: dict[str, float] | None = None
 
     def __len__(self) -> int:
         return len(self.rows)

@@ -8,7 +8,7 @@ result kind's scorer produced (``leakrange.scoring``).
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -71,6 +71,9 @@ class TargetInfo(_Frozen):
     test_accuracy: float | None = None
     reference_model: str | None = Field(
         default=None, description="architecture of the reference models (imported targets)")
+    defences: dict[str, Any] = Field(
+        default_factory=dict, description="training defences in use (weight decay, label "
+        "smoothing, early stopping, DP-SGD with the accountant's epsilon)")
 
 
 class Overall(_Frozen):

@@ -24,6 +24,7 @@ from leakrange.metrics import compute_mia_metrics
 from leakrange.metrics.estimate import Estimate
 from leakrange.metrics.risk import plain_summary, risk_level
 from leakrange.scoring.base import Accepted, Scorer, SectionSpec
+from leakrange.scoring.dp_audit import dp_audit_findings
 from leakrange.scoring.findings import (
     AttackReport,
     ScoreHistogram,
@@ -51,6 +52,9 @@ GLOSSARY = (
      "record higher than a random non-member. 0.5 is guessing, 1.0 is perfect. It averages "
      "over all thresholds, so it can hide an attack that is very precise on a few records: "
      "read it together with TPR at low FPR."),
+    ("Empirical epsilon (DP audit)", "A lower bound on the privacy loss epsilon that the "
+     "attack's success proves, with 95 % confidence. If it is above the epsilon the training "
+     "claims, the model does not have the differential-privacy guarantee it advertises."),
     ("Precision at a prior", "If a given share of the people checked really were in the "
      "training data (the prior), the share of the attacker's accusations that would be right."),
     ("Tied scores", "Records the attack gave exactly the same score (common when the model's "
@@ -147,7 +151,12 @@ class MembershipScorer(Scorer):
 
     def evidence(self, store: ArtifactStore, artifact: ArtifactRef, truth: Any
                  ) -> dict[str, Any]:
-        return {"scores": load_scores(store, artifact), "is_member": truth.is_member}
+        evidence: dict[str, Any] = {"scores": load_scores(store, artifact),
+                                    "is_member": truth.is_member}
+        claim = getattr(truth, "dp_claim", None)
+        if claim is not None:
+            evidence["evidence"] = {"dp_claim": claim}
+        return evidence
 
     def attack_report(self, outcome: AttackOutcome, n_bootstrap: int, seed: int
                       ) -> AttackReport:
@@ -161,8 +170,10 @@ class MembershipScorer(Scorer):
             return AttackReport(status="failed", message=str(err), **common)
         scores = np.asarray(outcome.scores, dtype=np.float64)
         member = np.asarray(outcome.is_member).astype(bool)
+        claim = outcome.evidence.get("dp_claim")
+        findings = {"dp_audit": dp_audit_findings(scores, member, claim, seed)} if claim else {}
         return AttackReport(
-            status="succeeded", metrics=metrics, risk_level=risk_level(metrics),
+            status="succeeded", metrics=metrics, risk_level=risk_level(metrics), findings=findings,
             score_histogram=score_histogram(scores, member, HISTOGRAM_BINS),
             most_vulnerable=most_vulnerable(scores, member, TOP_VULNERABLE),
             ties=score_ties(scores), **common,

@@ -8,8 +8,8 @@ and the share of the adversary pool the threat model grants (``ground_truth.py``
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING, Any
 
 from leakrange.artifacts import ArtifactRef
 from leakrange.common.attack_info import ATTRIBUTE, MEMBERSHIP, RECONSTRUCTION
@@ -36,6 +36,17 @@ class ModelTarget(PreparedTarget):
     test_accuracy: float | None = None
     # A categorical column the adversaries must infer: blanked in the audit records they get.
     secret_attribute: str | None = None
+    # What the training delivered (``target.training.defence_record``): epochs run, DP-SGD.
+    defences: dict[str, Any] = field(default_factory=dict)
+
+    def dp_claim(self) -> dict[str, float] | None:
+        """The (epsilon, delta) the recipe claims and the accountant's epsilon, under DP-SGD."""
+        dp = self.recipe.dp_sgd
+        if dp is None:
+            return None
+        spent = self.defences.get("dp_sgd", {}).get("epsilon")
+        return {"epsilon": dp.epsilon, "delta": dp.delta,
+                "accountant_epsilon": float(spent) if spent is not None else dp.epsilon}
 
     def deploy_spec(self, access: Access) -> TargetDeploySpec:
         return TargetDeploySpec(self.model_ref.uri, access)
@@ -50,7 +61,8 @@ class ModelTarget(PreparedTarget):
         )
 
         data = datasets.get(self.dataset)
-        audit = build_audit(self.split, exercise.audit.records_per_side, exercise.seed)
+        audit = replace(build_audit(self.split, exercise.audit.records_per_side, exercise.seed),
+                        dp_claim=self.dp_claim())
         population = adversary_rows(self.split, exercise.threat_model.knowledge, exercise.seed)
         truth: dict[str, object] = {
             MEMBERSHIP: audit,
@@ -74,4 +86,22 @@ class ModelTarget(PreparedTarget):
             n_members=int(audit.is_member.sum()), n_nonmembers=int((~audit.is_member).sum()),
             train_size=len(self.split.members),
             train_accuracy=self.train_accuracy, test_accuracy=self.test_accuracy,
+            defences=defence_summary(self.recipe, self.defences),
         )
+
+
+def defence_summary(recipe: TrainRecipe, delivered: dict[str, Any]) -> dict[str, Any]:
+    """The recipe's defences as the report lists them (only those in use)."""
+    out: dict[str, Any] = {}
+    if recipe.weight_decay:
+        out["weight_decay"] = recipe.weight_decay
+    if recipe.label_smoothing:
+        out["label_smoothing"] = recipe.label_smoothing
+    if recipe.early_stopping is not None:
+        out["early_stopping"] = {**recipe.early_stopping.model_dump(),
+                                 "epochs_run": delivered.get("epochs_run")}
+    if recipe.dp_sgd is not None:
+        out["dp_sgd"] = {**recipe.dp_sgd.model_dump(), **delivered.get("dp_sgd", {})}
+        out["dp_sgd"]["claimed_epsilon"] = recipe.dp_sgd.epsilon
+        out["dp_sgd"]["epsilon"] = delivered.get("dp_sgd", {}).get("epsilon", recipe.dp_sgd.epsilon)
+    return out

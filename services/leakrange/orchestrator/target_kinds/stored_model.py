@@ -63,6 +63,7 @@ def load_model_target(store: ArtifactStore, ref: ArtifactRef) -> ModelTarget:
         model_ref=ref, dataset=dataset, split=split, spec=spec, recipe=recipe,
         train_accuracy=_float(truth.get("train_accuracy")),
         test_accuracy=_float(truth.get("test_accuracy")),
+        defences=truth["defences"] if isinstance(truth.get("defences"), dict) else {},
     )
 
 

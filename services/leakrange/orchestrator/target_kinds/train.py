@@ -145,4 +145,5 @@ class TrainKind(TargetKind):
             model_ref=result.model_ref, dataset=train.dataset, split=result.split,
             spec=result.spec, recipe=result.recipe, train_accuracy=result.train_accuracy,
             test_accuracy=result.test_accuracy, secret_attribute=train.secret_attribute,
+            defences=result.defences,
         )
