@@ -13,6 +13,10 @@ from tests.fixtures.s3_server import (  # noqa: F401 - fixtures
     store,
     store_url,
 )
+from tests.fixtures.synthetic import (  # noqa: F401 - fixtures
+    synthetic_attack_stub,
+    synthetic_releases,
+)
 from tests.fixtures.targets import (  # noqa: F401 - fixtures
     adult_target,
     control_target,

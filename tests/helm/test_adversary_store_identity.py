@@ -61,10 +61,16 @@ def test_no_adversary_pod_reads_the_range_store_secret(
     all_renders: dict[str, Manifests], case: str
 ) -> None:
     manifests = all_renders[case]
-    target = next(w for w in manifests.workloads()
-                  if w["metadata"]["labels"]["app.kubernetes.io/component"] == "target")
-    range_secrets = {ref for ref in _secret_refs(target)
-                     if not ref.endswith("-tokens")}  # the store identity of the range side
+    targets = [w for w in manifests.workloads()
+               if w["metadata"]["labels"]["app.kubernetes.io/component"] == "target"]
+    if targets:  # the store identity of the range side, as the target pod holds it
+        target_args = pod_spec(targets[0])["containers"][0]["args"]
+        range_secrets = {ref for ref in _secret_refs(targets[0]) if not ref.endswith("-tokens")}
+        range_store = target_args[target_args.index("--store") + 1]
+    else:  # target.enabled false: the range side's identity is the values' own
+        assert case == "exercise/no-target"
+        base = yaml.safe_load(EXERCISE_BASE.read_text())["store"]
+        range_secrets, range_store = {base["credentialsSecret"]["name"]}, base["url"]
     assert range_secrets
     adversaries = _adversaries(manifests)
     assert adversaries
@@ -74,8 +80,7 @@ def test_no_adversary_pod_reads_the_range_store_secret(
         assert ROOT_SECRET not in refs
         container = pod_spec(adversary)["containers"][0]
         store = container["args"][container["args"].index("--store") + 1]
-        target_args = pod_spec(target)["containers"][0]["args"]
-        assert store != target_args[target_args.index("--store") + 1]
+        assert store != range_store
 
 
 def test_control_plane_hands_exercises_the_adversary_identity(

@@ -480,8 +480,7 @@ def test_render_values_refuses_what_the_chart_cannot_deploy() -> None:
         PodPlacement(gpu=-1)
     values = render_values("ex-1", target_spec(output="label", query_budget=0), ["mia"], "s")
     assert values["target"] == {"enabled": True, "model": MODEL, "output": "label", "topK": 1,
-                                "rounding": None,
-                                "queryBudget": None, "whiteBox": False,
+                                "rounding": None, "queryBudget": None, "whiteBox": False,
                                 "tokensSecret": {"name": "s"}}
     assert values["adversaries"] == [{"family": "mia", "gpu": 0, "resources": {
         "requests": {"cpu": "1", "memory": "2Gi"}, "limits": {"cpu": "2", "memory": "4Gi"}}}]

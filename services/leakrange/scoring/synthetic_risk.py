@@ -8,7 +8,8 @@ baseline; residual risk = (attack - control) / (1 - control) with Wilson-based i
 (``EVALUATIONS``), never by attack name:
 
 * ``predicate_*`` (singling out): a predicate succeeds if it matches exactly one record;
-  original and control are compared on equal-size samples. Baseline: the same predicates'
+  original and control are compared on equal-size tables (the original cut into
+  control-sized chunks; a small table is singled out more easily). Baseline: the same predicates'
   columns and operators with values drawn uniformly from the synthetic table's column ranges.
 * ``links`` (linkability): the guess for target i is right if it names i's own second half.
   Baseline: a uniformly random row.
@@ -29,11 +30,11 @@ from leakrange.common.attack_info import SYNTHETIC_RISK
 from leakrange.common.errors import InvalidArgument
 from leakrange.common.tensors import from_proto
 from leakrange.metrics.estimate import Estimate
-from leakrange.metrics.risk import RiskLevel, synthetic_risk
+from leakrange.metrics.risk import RiskLevel, synthetic_risk, wilson
 from leakrange.scoring.base import Accepted, Scorer, SectionSpec
 from leakrange.scoring.findings import AttackReport
 from leakrange.scoring.outcome import AttackOutcome
-from leakrange.scoring.rates import rate
+from leakrange.scoring.rates import Z95
 from leakrange.scoring.tensor_results import load_arrays, store_arrays
 from leakrange.synthetic.predicates import check_predicates, match_counts
 from leakrange.v1 import attack_pb2
@@ -51,7 +52,9 @@ GLOSSARY = (
      "table on real records, beside one trained on the real table (TRTR)."),
 )
 
-Hits = tuple[np.ndarray, np.ndarray, np.ndarray]  # attack on originals, on controls, baseline
+# Attack on originals, on controls, baseline; per trial 1 = success (control successes may be
+# fractions: the share of equal-size chunks).
+Hits = tuple[np.ndarray, np.ndarray, np.ndarray]
 
 
 def _outputs(result: attack_pb2.AttackResult, names: tuple[str, ...], limit: int
@@ -64,18 +67,36 @@ def _seed_rng(seed: int, salt: int) -> np.random.Generator:
     return np.random.default_rng(np.random.SeedSequence([seed, salt]))
 
 
+def _matches(table: np.ndarray, col: np.ndarray, op: np.ndarray, value: np.ndarray
+             ) -> np.ndarray:
+    return (match_counts(table, col, op, value) == 1).astype(np.float64)
+
+
+def chunked_matches(table: np.ndarray, size: int, col: np.ndarray, op: np.ndarray,
+                    value: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Per predicate, the share of disjoint random ``size``-row chunks of ``table`` in which it
+    matches exactly one row (a table of the control's size; leftover rows are not used)."""
+    chunks = max(len(table) // size, 1)
+    rows = rng.permutation(len(table))[:chunks * size].reshape(chunks, -1)
+    return np.mean([_matches(table[r], col, op, value) for r in rows], axis=0)
+
+
 def singling_out_hits(arrays: dict[str, np.ndarray], truth: Any, seed: int) -> Hits:
+    """Predicates that single out one original record vs one control record, on tables of
+    equal size: a predicate matches exactly one row far more often in a small table, so the
+    original is cut into control-sized chunks (their average success per predicate)."""
     col, op, value = (arrays["predicate_columns"], arrays["predicate_ops"],
                       arrays["predicate_values"])
     rng = _seed_rng(seed, 0x5160)
     original, control = truth.original, truth.control
+    size = min(len(original), len(control))
     low, high = truth.synthetic.min(axis=0), truth.synthetic.max(axis=0)
     c = np.maximum(col, 0)
     random_value = low[c] + rng.random(col.shape) * (high[c] - low[c])
     random_value = np.where(truth.columns.categorical[c], np.round(random_value), random_value)
-    return (match_counts(original, col, op, value) == 1,
-            match_counts(control, col, op, value) == 1,
-            match_counts(original, col, op, random_value) == 1)
+    return (chunked_matches(original, size, col, op, value, _seed_rng(seed, 0xC4)),
+            chunked_matches(control, size, col, op, value, _seed_rng(seed, 0xC5)),
+            chunked_matches(original, size, col, op, random_value, _seed_rng(seed, 0xC4)))
 
 
 def links_hits(arrays: dict[str, np.ndarray], truth: Any, seed: int) -> Hits:
@@ -135,13 +156,23 @@ def _evaluation(keys: Sequence[str]) -> tuple[tuple[str, ...], str, Callable[...
     raise InvalidArgument("result.outputs", "no predicates, links or guesses")
 
 
+def scaled_rate(values: np.ndarray) -> Estimate:
+    """Mean success with a 95 % Wilson interval; successes may be fractional (chunk shares)."""
+    n = len(values)
+    if n == 0:
+        return Estimate(value=0.0)
+    value = min(float(np.mean(values)), 1.0)
+    centre, half = wilson(round(value * n), n, Z95)
+    return Estimate(value=value, ci_low=max(0.0, centre - half), ci_high=min(1.0, centre + half))
+
+
 def risk_estimates(hits: Hits) -> dict[str, Estimate]:
     attack, control, baseline = hits
     n, nc = max(len(attack), 1), max(len(control), 1)
     a, c = float(np.mean(attack)) if len(attack) else 0.0, \
         float(np.mean(control)) if len(control) else 0.0
-    return {"attack_rate": rate(attack), "control_rate": rate(control),
-            "baseline_rate": rate(baseline),
+    return {"attack_rate": scaled_rate(attack), "control_rate": scaled_rate(control),
+            "baseline_rate": scaled_rate(baseline),
             "risk": synthetic_risk(a, min(c, 1.0 - 1e-9), n, n_control=nc)}
 
 

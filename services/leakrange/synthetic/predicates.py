@@ -27,9 +27,9 @@ def check_predicates(col: np.ndarray, op: np.ndarray, value: np.ndarray, n_colum
         raise InvalidArgument("result.outputs.predicate_values", "must be finite")
 
 
-def match_counts(table: np.ndarray, col: np.ndarray, op: np.ndarray, value: np.ndarray
+def match_matrix(table: np.ndarray, col: np.ndarray, op: np.ndarray, value: np.ndarray
                  ) -> np.ndarray:
-    """How many rows of ``table`` each predicate matches (P counts)."""
+    """P x N booleans: which rows of ``table`` each predicate matches."""
     hit = np.ones((col.shape[0], len(table)), dtype=bool)
     for k in range(col.shape[1]):
         used = col[:, k] >= 0
@@ -38,4 +38,10 @@ def match_counts(table: np.ndarray, col: np.ndarray, op: np.ndarray, value: np.n
         o = op[:, k:k + 1]
         cond = np.where(o == EQ, cells == v, np.where(o == LE, cells <= v, cells >= v))
         hit &= cond | ~used[:, None]
-    return hit.sum(axis=1)
+    return hit
+
+
+def match_counts(table: np.ndarray, col: np.ndarray, op: np.ndarray, value: np.ndarray
+                 ) -> np.ndarray:
+    """How many rows of ``table`` each predicate matches (P counts)."""
+    return match_matrix(table, col, op, value).sum(axis=1)

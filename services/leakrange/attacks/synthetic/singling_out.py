@@ -4,8 +4,9 @@ Privacy Risk in Synthetic Data", PoPETs 2023, Section 4.1; the Anonymeter method
 The adversary writes predicates that single out exactly one record of the synthetic table,
 hoping they single out one record of the original too. Univariate: rare values (a category seen
 once, a numeric extreme). Multivariate: the values of a random synthetic record on random
-columns, numeric ones as a one-sided bound; kept only if they match one synthetic record. The
-range counts which predicates single out one original record against one control record.
+columns, numeric ones as a one-sided bound away from the column's median; kept only if they
+match one synthetic record. The range counts which predicates single out one original record
+against one control record (on tables of equal size).
 """
 
 from __future__ import annotations
@@ -59,17 +60,45 @@ def univariate(r: Release, n: int, rng: np.random.Generator) -> tuple[np.ndarray
             np.array(values, dtype=np.float64)[order, None])
 
 
-def multivariate(r: Release, n: int, k: int, rng: np.random.Generator) -> tuple[np.ndarray, ...]:
+MAX_ROUNDS = 32  # batches of 4 x n_attacks candidate predicates before giving up
+
+
+def _candidates(r: Release, draws: int, k: int, rng: np.random.Generator
+                ) -> tuple[np.ndarray, ...]:
     n_cols = len(r.columns.names)
-    k = min(k, n_cols)
-    draws = 4 * n
     rows = rng.integers(0, len(r.synthetic), draws)
     col = np.argsort(rng.random((draws, n_cols)), axis=1)[:, :k]
     value = r.synthetic[rows[:, None], col]
     categorical = r.columns.categorical[col]
-    op = np.where(categorical, EQ, np.where(rng.random(col.shape) < 0.5, LE, GE))
-    unique = match_counts(r.synthetic, col, op, value) == 1
-    return col[unique][:n], op[unique][:n], value[unique][:n]
+    # Numeric bounds point away from the median (Anonymeter: more extreme, more often unique).
+    median = np.median(r.synthetic, axis=0)[col]
+    op = np.where(categorical, EQ, np.where(value > median, GE, LE))
+    return col, op, value
+
+
+def multivariate(r: Release, n: int, k: int, rng: np.random.Generator) -> tuple[np.ndarray, ...]:
+    """Up to ``n`` distinct predicates that each match exactly one synthetic record, drawn in
+    vectorised batches (as Anonymeter keeps drawing until it has ``n_attacks`` queries)."""
+    k = min(k, len(r.columns.names))
+    found: list[tuple[np.ndarray, ...]] = []
+    seen: set[bytes] = set()
+    total = 0
+    for _ in range(MAX_ROUNDS):
+        col, op, value = _candidates(r, 4 * n, k, rng)
+        unique = match_counts(r.synthetic, col, op, value) == 1
+        keep = []
+        for i in np.flatnonzero(unique):  # dedupe: the same predicate counts once
+            order = np.argsort(col[i])
+            key = np.concatenate([col[i][order], op[i][order], value[i][order]]).tobytes()
+            if key not in seen:
+                seen.add(key)
+                keep.append(i)
+        keep_idx = np.asarray(keep[:n - total], dtype=np.int64)
+        found.append((col[keep_idx], op[keep_idx], value[keep_idx]))
+        total += len(keep_idx)
+        if total >= n:
+            break
+    return tuple(np.concatenate([f[j] for f in found]) for j in range(3))
 
 
 class SinglingOut(Attack):

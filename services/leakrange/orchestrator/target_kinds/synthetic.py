@@ -113,7 +113,7 @@ class SyntheticKind(TargetKind):
         secret = columns.index(spec.secret or schema.target, "target.synthetic.secret")
         return SyntheticRelease(
             dataset=spec.dataset, generator=spec.generator.name, reference=reference,
-            truth=_truth(spec, original, control, synthetic, columns, secret),
+            truth=release_truth(spec, original, control, synthetic, columns, secret),
         )
 
 
@@ -139,7 +139,7 @@ def _synthetic(ctx: PrepareContext, spec: SyntheticSpec, original: np.ndarray,
     return synthetic
 
 
-def _truth(spec: SyntheticSpec, original: np.ndarray, control: np.ndarray,
+def release_truth(spec: SyntheticSpec, original: np.ndarray, control: np.ndarray,
            synthetic: np.ndarray, columns: Any, secret: int) -> SyntheticTruth:
     from leakrange.synthetic.utility import utility_summary
 
