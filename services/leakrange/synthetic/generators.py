@@ -41,7 +41,7 @@ GENERATORS: tuple[Generator, ...] = (
     Generator("copy-with-noise", "original rows plus a little noise (deliberately leaky)",
               CopyWithNoiseParams,
               lambda o, c, n, p, r, d: copy_with_noise(o, c, n, p, r)),
-    Generator("dp-bayes", "epsilon-DP Bayesian network (PrivBayes class, diffprivlib)",
+    Generator("dp-bayes", "epsilon-DP Bayesian network (PrivBayes class, OpenDP mechanisms)",
               DpBayesParams, dp_bayes),
 )
 
