@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Iterator
 from typing import Any
 
@@ -30,34 +31,32 @@ class AttackRegistry:
             ) from None
 
 
+# Family -> (module, attribute holding its attack classes). The extra of the same name carries
+# what the family needs beyond the core (pyproject.toml).
+_FAMILY_MODULES: dict[str, tuple[str, str]] = {
+    "mia": ("leakrange.attacks.mia", "MIA_ATTACKS"),
+    "inversion": ("leakrange.attacks.inversion", "INVERSION_ATTACKS"),
+    "synthetic": ("leakrange.attacks.synthetic", "SYNTHETIC_ATTACKS"),
+}
+
+
 def _family_attacks(family: str) -> tuple[type[Attack], ...]:
-    if family == "mia":
-        try:
-            from leakrange.attacks.mia import MIA_ATTACKS
-        except ImportError as err:
-            raise MissingDependency(f"attack family 'mia' needs its extra ({err.name}): "
-                                    "pip install 'leakpro-range[mia]'") from None
-        return MIA_ATTACKS
-    if family == "inversion":
-        try:
-            from leakrange.attacks.inversion import INVERSION_ATTACKS
-        except ImportError as err:
-            raise MissingDependency(f"attack family 'inversion' needs its extra ({err.name}): "
-                                    "pip install 'leakpro-range[inversion]'") from None
-        return INVERSION_ATTACKS
-    if family == "synthetic":
-        try:
-            from leakrange.attacks.synthetic import SYNTHETIC_ATTACKS
-        except ImportError as err:
-            raise MissingDependency(f"attack family 'synthetic' needs its extra ({err.name}): "
-                                    "pip install 'leakpro-range[synthetic]'") from None
-        return SYNTHETIC_ATTACKS
-    raise InvalidArgument("family", f"unknown attack family (available: {', '.join(families())})")
+    if family not in _FAMILY_MODULES:
+        raise InvalidArgument("family",
+                              f"unknown attack family (available: {', '.join(families())})")
+    module_name, attribute = _FAMILY_MODULES[family]
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as err:
+        raise MissingDependency(f"attack family '{family}' needs its extra ({err.name}): "
+                                f"pip install 'leakpro-range[{family}]'") from None
+    attacks: tuple[type[Attack], ...] = getattr(module, attribute)
+    return attacks
 
 
 def families() -> list[str]:
     """Attack families this build serves."""
-    return ["mia", "inversion", "synthetic"]
+    return list(_FAMILY_MODULES)
 
 
 def get_registry(family: str) -> AttackRegistry:

@@ -209,23 +209,22 @@ def _audit_extras(bundle: attack_pb2.TensorBundle) -> dict[str, np.ndarray]:
 MAX_SCHEMA_BYTES = 256 * 1024
 
 
+def _table(tensor: common_pb2.Tensor, field: str) -> np.ndarray:
+    """A finite 2-D table of numbers, as float64."""
+    table = from_proto(tensor, field, max_elements=MAX_AUDIT_RECORDS * 256)
+    if table.ndim != 2 or table.dtype.kind != "f":
+        raise InvalidArgument(field, "must be a 2-D table of numbers")
+    require_finite(table, field)
+    return table.astype(np.float64)
+
+
 def _synthetic_extras(data: attack_pb2.AdversaryData) -> dict[str, object]:
     """A released synthetic table (``synthetic_table``) and its columns (``table_schema``)."""
     extras: dict[str, object] = {}
     if "x" in data.synthetic.tensors:
-        table = from_proto(data.synthetic.tensors["x"], "data.synthetic.x",
-                           max_elements=MAX_AUDIT_RECORDS * 256)
-        if table.ndim != 2 or table.dtype.kind != "f":
-            raise InvalidArgument("data.synthetic.x", "must be a 2-D table of numbers")
-        require_finite(table, "data.synthetic.x")
-        extras["synthetic_table"] = table.astype(np.float64)
+        extras["synthetic_table"] = _table(data.synthetic.tensors["x"], "data.synthetic.x")
     if "link_b" in data.audit.tensors:
-        link_b = from_proto(data.audit.tensors["link_b"], "data.audit.link_b",
-                            max_elements=MAX_AUDIT_RECORDS * 256)
-        if link_b.ndim != 2 or link_b.dtype.kind != "f":
-            raise InvalidArgument("data.audit.link_b", "must be a 2-D table of numbers")
-        require_finite(link_b, "data.audit.link_b")
-        extras["link_b"] = link_b.astype(np.float64)
+        extras["link_b"] = _table(data.audit.tensors["link_b"], "data.audit.link_b")
     if data.table_schema_json:
         if len(data.table_schema_json) > MAX_SCHEMA_BYTES:
             raise InvalidArgument("data.table_schema_json", "too large")

@@ -15,21 +15,19 @@ this function only, never a recipe option.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 import torch
 from torch.nn import functional as F
 
-from leakrange.common.errors import Cancelled, FailedPrecondition
+from leakrange.common.errors import FailedPrecondition
 from leakrange.models.determinism import deterministic_kernels, seeded_model, shuffle_generator
 from leakrange.models.early_stopping import EarlyStopper
 from leakrange.models.fitted import DpAccounting, Fitted
 from leakrange.models.recipe import DpSgd, TrainRecipe
 from leakrange.models.spec import ModelSpec
+from leakrange.models.training_control import ProgressFn, StopFn, check_stop
 
-ProgressFn = Callable[[int, int], None]
-StopFn = Callable[[], bool]
 _NOISE_STREAM = 0xD9_5C0D
 INSTALL_HINT = "DP-SGD needs opacus: pip install 'leakpro-range[pet]'"
 
@@ -87,14 +85,12 @@ def fit_dp_model(
             generator=torch.Generator(dev).manual_seed((recipe.seed ^ _NOISE_STREAM) % 2**63),
         )
         sampler = shuffle_generator(recipe.seed)
-        stopper = EarlyStopper(recipe.early_stopping, *validation) \
-            if recipe.early_stopping is not None and validation is not None else None
+        stopper = EarlyStopper.for_recipe(recipe.early_stopping, validation)
         steps = 0
         epochs_run = 0
         for epoch in range(recipe.epochs):
             for _ in range(steps_per_epoch):
-                if should_stop is not None and should_stop():
-                    raise Cancelled("training cancelled")
+                check_stop(should_stop)
                 mask = torch.rand(n, generator=sampler) < rate
                 steps += 1
                 if not mask.any():  # P = (1 - q)^n: the step still counts for the accountant

@@ -39,6 +39,14 @@ class EarlyStopper:
         self._stale = 0
         self.best_epoch = 0
 
+    @classmethod
+    def for_recipe(cls, stopping: EarlyStopping | None,
+                   validation: tuple[torch.Tensor, torch.Tensor] | None) -> EarlyStopper | None:
+        """The stopper a recipe asks for, or None (no early stopping or no held-out share)."""
+        if stopping is None or validation is None:
+            return None
+        return cls(stopping, *validation)
+
     def update(self, model: nn.Module, epoch: int) -> bool:
         """Record epoch ``epoch`` (1-based); True when training should stop."""
         was_training = model.training

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 
 import numpy as np
 import torch
 from torch import nn
 from torch.nn import functional as F
 
-from leakrange.common.errors import Cancelled, InvalidArgument
+from leakrange.common.errors import InvalidArgument
 from leakrange.models.determinism import deterministic_kernels, seeded_model, shuffle_generator
 from leakrange.models.device import pick_device
 from leakrange.models.dp_sgd import fit_dp_model
@@ -17,9 +17,7 @@ from leakrange.models.early_stopping import EarlyStopper, holdout
 from leakrange.models.fitted import Fitted
 from leakrange.models.recipe import TrainRecipe
 from leakrange.models.spec import ModelSpec
-
-ProgressFn = Callable[[int, int], None]
-StopFn = Callable[[], bool]
+from leakrange.models.training_control import ProgressFn, StopFn, check_stop
 
 
 def train_model(
@@ -91,8 +89,7 @@ def fit(
         model.train()
         optimizer = make_optimizer(recipe, model.parameters())
         generator = shuffle_generator(recipe.seed)
-        stopper = EarlyStopper(recipe.early_stopping, *validation) \
-            if recipe.early_stopping is not None and validation is not None else None
+        stopper = EarlyStopper.for_recipe(recipe.early_stopping, validation)
         n = xt.shape[0]
         epochs_run = 0
         for epoch in range(recipe.epochs):
@@ -123,11 +120,6 @@ def make_optimizer(recipe: TrainRecipe, params: Iterable[torch.Tensor]) -> torch
     return torch.optim.SGD(
         params, lr=recipe.lr, momentum=recipe.momentum, weight_decay=recipe.weight_decay
     )
-
-
-def check_stop(should_stop: StopFn | None) -> None:
-    if should_stop is not None and should_stop():
-        raise Cancelled("training cancelled")
 
 
 def training_tensors(
