@@ -16,13 +16,11 @@ import numpy as np
 from pydantic import Field
 from sklearn.neighbors import NearestNeighbors
 
-from leakrange.attacks.base import Attack, AttackOutput, AttackParams
+from leakrange.attacks.base import AttackOutput, AttackParams
 from leakrange.attacks.context import RunContext
-from leakrange.attacks.synthetic.release import Release
-from leakrange.attacks.synthetic.singling_out import ALL_OUTPUTS
+from leakrange.attacks.synthetic.release import Release, SyntheticAttack
 from leakrange.common.attack_info import MEMBERSHIP
 from leakrange.common.errors import InvalidArgument
-from leakrange.common.threat_model import OutputKind
 
 EPS = 1e-6
 
@@ -36,15 +34,12 @@ def closest(reference: np.ndarray, query: np.ndarray, cores: int) -> np.ndarray:
     return np.asarray(nn.kneighbors(query)[0][:, 0])
 
 
-class DistanceToClosestRecord(Attack):
+class DistanceToClosestRecord(SyntheticAttack):
     name: ClassVar[str] = "dcr"
-    family: ClassVar[str] = "synthetic"
     summary: ClassVar[str] = "Membership from the distance to the closest synthetic record."
     paper: ClassVar[str] = ("Chen et al., GAN-Leaks: A Taxonomy of Membership Inference "
                             "Attacks against Generative Models, ACM CCS 2020")
     Params: ClassVar[type[AttackParams]] = DcrParams
-    supported_outputs: ClassVar[tuple[OutputKind, ...]] = ALL_OUTPUTS
-    needs_target: ClassVar[bool] = False
     result_kind: ClassVar[str] = MEMBERSHIP
 
     def run(self, ctx: RunContext, params: AttackParams) -> AttackOutput:

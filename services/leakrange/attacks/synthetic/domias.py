@@ -14,13 +14,11 @@ from typing import ClassVar
 from pydantic import Field
 from sklearn.neighbors import KernelDensity
 
-from leakrange.attacks.base import Attack, AttackOutput, AttackParams
+from leakrange.attacks.base import AttackOutput, AttackParams
 from leakrange.attacks.context import RunContext
-from leakrange.attacks.synthetic.release import Release
-from leakrange.attacks.synthetic.singling_out import ALL_OUTPUTS
+from leakrange.attacks.synthetic.release import Release, SyntheticAttack
 from leakrange.common.attack_info import MEMBERSHIP
 from leakrange.common.errors import InvalidArgument
-from leakrange.common.threat_model import OutputKind
 
 
 class DomiasParams(AttackParams):
@@ -28,15 +26,12 @@ class DomiasParams(AttackParams):
                              description="Gaussian kernel bandwidth in the scaled space")
 
 
-class Domias(Attack):
+class Domias(SyntheticAttack):
     name: ClassVar[str] = "domias"
-    family: ClassVar[str] = "synthetic"
     summary: ClassVar[str] = "Membership from the density ratio of synthetic to reference data."
     paper: ClassVar[str] = ("van Breugel et al., Membership Inference Attacks against Synthetic "
                             "Data through Overfitting Detection, AISTATS 2023")
     Params: ClassVar[type[AttackParams]] = DomiasParams
-    supported_outputs: ClassVar[tuple[OutputKind, ...]] = ALL_OUTPUTS
-    needs_target: ClassVar[bool] = False
     result_kind: ClassVar[str] = MEMBERSHIP
 
     def run(self, ctx: RunContext, params: AttackParams) -> AttackOutput:

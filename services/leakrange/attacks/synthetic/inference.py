@@ -13,12 +13,11 @@ import numpy as np
 from pydantic import Field
 from sklearn.neighbors import NearestNeighbors
 
-from leakrange.attacks.base import Attack, AttackOutput, AttackParams
+from leakrange.attacks.base import AttackOutput, AttackParams
 from leakrange.attacks.context import RunContext
-from leakrange.attacks.synthetic.release import Release
-from leakrange.attacks.synthetic.singling_out import ALL_OUTPUTS, PAPER
+from leakrange.attacks.synthetic.release import Release, SyntheticAttack
+from leakrange.attacks.synthetic.singling_out import PAPER
 from leakrange.common.attack_info import SYNTHETIC_RISK
-from leakrange.common.threat_model import OutputKind
 
 
 class InferenceParams(AttackParams):
@@ -26,14 +25,11 @@ class InferenceParams(AttackParams):
                              description="majority vote over this many nearest records")
 
 
-class AttributeInference(Attack):
+class AttributeInference(SyntheticAttack):
     name: ClassVar[str] = "attribute-inference"
-    family: ClassVar[str] = "synthetic"
     summary: ClassVar[str] = "Guess a target's secret column from its nearest synthetic record."
     paper: ClassVar[str] = PAPER
     Params: ClassVar[type[AttackParams]] = InferenceParams
-    supported_outputs: ClassVar[tuple[OutputKind, ...]] = ALL_OUTPUTS
-    needs_target: ClassVar[bool] = False
     result_kind: ClassVar[str] = SYNTHETIC_RISK
 
     def run(self, ctx: RunContext, params: AttackParams) -> AttackOutput:

@@ -16,13 +16,12 @@ from pydantic import Field
 from scipy import sparse
 from sklearn.neighbors import NearestNeighbors
 
-from leakrange.attacks.base import Attack, AttackOutput, AttackParams
+from leakrange.attacks.base import AttackOutput, AttackParams
 from leakrange.attacks.context import RunContext
-from leakrange.attacks.synthetic.release import Release
-from leakrange.attacks.synthetic.singling_out import ALL_OUTPUTS, PAPER
+from leakrange.attacks.synthetic.release import Release, SyntheticAttack
+from leakrange.attacks.synthetic.singling_out import PAPER
 from leakrange.common.attack_info import SYNTHETIC_RISK
 from leakrange.common.errors import InvalidArgument
-from leakrange.common.threat_model import OutputKind
 
 
 class LinkabilityParams(AttackParams):
@@ -41,14 +40,11 @@ def _indicator(idx: np.ndarray, n_syn: int) -> sparse.csr_matrix:
     return sparse.csr_matrix((np.ones(idx.size), (rows, idx.ravel())), shape=(len(idx), n_syn))
 
 
-class Linkability(Attack):
+class Linkability(SyntheticAttack):
     name: ClassVar[str] = "linkability"
-    family: ClassVar[str] = "synthetic"
     summary: ClassVar[str] = "Link two halves of people's records through the synthetic table."
     paper: ClassVar[str] = PAPER
     Params: ClassVar[type[AttackParams]] = LinkabilityParams
-    supported_outputs: ClassVar[tuple[OutputKind, ...]] = ALL_OUTPUTS
-    needs_target: ClassVar[bool] = False
     result_kind: ClassVar[str] = SYNTHETIC_RISK
 
     def run(self, ctx: RunContext, params: AttackParams) -> AttackOutput:

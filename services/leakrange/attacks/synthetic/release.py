@@ -4,11 +4,14 @@ the targets' known columns, the adversary's reference records."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import ClassVar
 
 import numpy as np
 
+from leakrange.attacks.base import Attack
 from leakrange.attacks.context import RunContext
 from leakrange.common.errors import InvalidArgument
+from leakrange.common.threat_model import OutputKind
 from leakrange.synthetic.table import TableColumns
 
 
@@ -67,3 +70,15 @@ class Release:
 
 def known_position(release: Release, table_col: int) -> int:
     return release.known.index(table_col)
+
+
+# A release is attacked without querying any model: every output kind is fine, no target needed.
+ALL_OUTPUTS: tuple[OutputKind, ...] = ("logits", "probabilities", "topk", "label")
+
+
+class SyntheticAttack(Attack):
+    """What every synthetic-data attack shares: its family, and that it needs no target."""
+
+    family: ClassVar[str] = "synthetic"
+    supported_outputs: ClassVar[tuple[OutputKind, ...]] = ALL_OUTPUTS
+    needs_target: ClassVar[bool] = False

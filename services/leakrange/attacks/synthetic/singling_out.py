@@ -16,16 +16,14 @@ from typing import ClassVar, Literal
 import numpy as np
 from pydantic import Field
 
-from leakrange.attacks.base import Attack, AttackOutput, AttackParams
+from leakrange.attacks.base import AttackOutput, AttackParams
 from leakrange.attacks.context import RunContext
-from leakrange.attacks.synthetic.release import Release
+from leakrange.attacks.synthetic.release import Release, SyntheticAttack
 from leakrange.common.attack_info import SYNTHETIC_RISK
-from leakrange.common.threat_model import OutputKind
 from leakrange.synthetic.predicates import EQ, GE, LE, match_counts
 
 PAPER = ("Giomi et al., A Unified Framework for Quantifying Privacy Risk in Synthetic Data, "
          "PoPETs 2023 (Anonymeter)")
-ALL_OUTPUTS: tuple[OutputKind, ...] = ("logits", "probabilities", "topk", "label")
 
 
 class SinglingOutParams(AttackParams):
@@ -101,14 +99,11 @@ def multivariate(r: Release, n: int, k: int, rng: np.random.Generator) -> tuple[
     return tuple(np.concatenate([f[j] for f in found]) for j in range(3))
 
 
-class SinglingOut(Attack):
+class SinglingOut(SyntheticAttack):
     name: ClassVar[str] = "singling-out"
-    family: ClassVar[str] = "synthetic"
     summary: ClassVar[str] = "Predicates from the synthetic table that isolate one person."
     paper: ClassVar[str] = PAPER
     Params: ClassVar[type[AttackParams]] = SinglingOutParams
-    supported_outputs: ClassVar[tuple[OutputKind, ...]] = ALL_OUTPUTS
-    needs_target: ClassVar[bool] = False
     result_kind: ClassVar[str] = SYNTHETIC_RISK
 
     def run(self, ctx: RunContext, params: AttackParams) -> AttackOutput:
