@@ -24,7 +24,7 @@ from leakrange.orchestrator.target_kinds.imported import (
 
 def prepare_imported(target: ImportedTarget, ctx: PrepareContext) -> ImportedModelTarget:
     store = ctx.store
-    data_name = _data(store, target.data)
+    data_name = import_data_part(store, target.data)
     if isinstance(target.model, ModelFile):
         spec = target.model.spec
         result = import_model(store, ModelImport(
@@ -38,7 +38,8 @@ def prepare_imported(target: ImportedTarget, ctx: PrepareContext) -> ImportedMod
     return _stored(store, target.model, data_name)
 
 
-def _data(store: ArtifactStore, data: str | DataFile) -> str:
+def import_data_part(store: ArtifactStore, data: str | DataFile) -> str:
+    """The data set a target names, importing it first when the spec gives a file."""
     if isinstance(data, str):
         return data
     schema = load_schema(Path(data.schema_file)) if data.schema_file else schema_from_doc(
