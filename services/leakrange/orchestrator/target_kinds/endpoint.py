@@ -33,6 +33,7 @@ from leakrange.orchestrator.target_kinds.imported import (
     DataFile,
     ImportedKind,
     ImportedModelTarget,
+    data_file_problems,
 )
 
 if TYPE_CHECKING:
@@ -126,11 +127,7 @@ class EndpointKind(TargetKind):
                              "an endpoint target needs a zoo proxy for reference models; "
                              f"zoo: {', '.join(sorted(ZOO))}"))
         if isinstance(target.data, DataFile):
-            if not Path(target.data.file).exists():
-                problems.append(("target.endpoint.data.file", "file not found"))
-            if target.data.label is None and target.data.schema_file is None \
-                    and not Path(target.data.file).is_dir():
-                problems.append(("target.endpoint.data", "give label or schema"))
+            problems += data_file_problems(target.data, "target.endpoint.data")
         if target.members is not None and not Path(target.members).is_file():
             problems.append(("target.endpoint.members", "file not found"))
         return problems

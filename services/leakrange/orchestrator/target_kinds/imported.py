@@ -124,6 +124,16 @@ class ImportedModelTarget(PreparedTarget):
         )
 
 
+def data_file_problems(data: DataFile, where: str) -> Problems:
+    """A data file (or image folder: one sub-folder per class) that exists, with its label."""
+    path = Path(data.file)
+    if not path.exists():
+        return [(f"{where}.file", "file not found")]
+    if path.is_file() and data.label is None and data.schema_file is None:
+        return [(where, "give label or schema")]
+    return []
+
+
 class ImportedKind(TargetKind):
     name: ClassVar[str] = "imported"
     summary: ClassVar[str] = "Bring your own model (ONNX or safetensors) and data."
@@ -173,10 +183,7 @@ class ImportedKind(TargetKind):
                 problems.append(("target.imported.model.spec",
                                  "a safetensors model needs a zoo name or model spec"))
         if isinstance(target.data, DataFile):
-            if not Path(target.data.file).is_file():
-                problems.append(("target.imported.data.file", "file not found"))
-            if target.data.label is None and target.data.schema_file is None:
-                problems.append(("target.imported.data", "give label or schema"))
+            problems += data_file_problems(target.data, "target.imported.data")
         if target.members is not None and not Path(target.members).is_file():
             problems.append(("target.imported.members", "file not found"))
         return problems
@@ -188,4 +195,5 @@ class ImportedKind(TargetKind):
         return prepare_imported(part, ctx)
 
 
-__all__ = ["DataFile", "ImportedKind", "ImportedModelTarget", "ImportedTarget", "ModelFile"]
+__all__ = ["DataFile", "ImportedKind", "ImportedModelTarget", "ImportedTarget", "ModelFile",
+           "data_file_problems"]

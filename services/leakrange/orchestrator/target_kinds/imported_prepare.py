@@ -42,8 +42,10 @@ def import_data_part(store: ArtifactStore, data: str | DataFile) -> str:
     """The data set a target names, importing it first when the spec gives a file."""
     if isinstance(data, str):
         return data
+    # An image folder has no label column (the class is the sub-folder): a placeholder name.
     schema = load_schema(Path(data.schema_file)) if data.schema_file else schema_from_doc(
-        {"label": data.label, "id": data.id, "member": data.member_column}, "target.data")
+        {"label": data.label or "label", "id": data.id, "member": data.member_column},
+        "target.data")
     return import_data(store, DataImport(data.name, Path(data.file), schema)).name
 
 
