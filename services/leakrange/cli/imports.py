@@ -69,8 +69,13 @@ def import_model_command(
 ) -> None:
     """Check a model against its data set and store it; prints its artifact reference."""
     from leakrange.artifacts import open_store
+    from leakrange.imports.model_formats import refuse_by_name
     from leakrange.imports.model_import import ModelImport, import_model
 
+    try:
+        refuse_by_name(file.name)
+    except RangeError as err:
+        _fail(err)
     fmt = format or {".onnx": "onnx", ".safetensors": "safetensors"}.get(file.suffix.lower(), "")
     if fmt not in ("onnx", "safetensors"):
         _fail(RangeError("--format: give onnx or safetensors"))

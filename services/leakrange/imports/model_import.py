@@ -22,7 +22,12 @@ from leakrange.common.errors import InvalidArgument
 from leakrange.datasets import Dataset, Split, load_dataset
 from leakrange.imports.data_import import imported_members, member_rows_from_file
 from leakrange.imports.limits import ImportLimits, checked_file
-from leakrange.imports.model_formats import ACCEPTED_MODELS, ModelFormat, sniff_model
+from leakrange.imports.model_formats import (
+    ACCEPTED_MODELS,
+    ModelFormat,
+    refuse_by_name,
+    sniff_model,
+)
 from leakrange.models import ModelSpec, build_model, model_to_bytes, spec_from_name_or_json
 from leakrange.models.onnx_model import MEDIA_ONNX, OnnxModel
 from leakrange.target.training import groundtruth_manifest
@@ -57,6 +62,7 @@ def import_model(store: ArtifactStore, request: ModelImport,
                  limits: ImportLimits | None = None) -> ImportedModel:
     limits = limits or ImportLimits()
     name = request.file.name
+    refuse_by_name(name)  # before reading: a pickle or torch.export program by its name
     checked_file(request.file, limits, "model")
     blob = request.file.read_bytes()
     fmt = sniff_model(blob[:64], request.format, name)
