@@ -23,6 +23,8 @@ from urllib.parse import urlsplit
 from pydantic import BaseModel, ConfigDict, Field
 
 from leakrange.common.attack_info import MEMBERSHIP
+from leakrange.common.threat_model import Access
+from leakrange.orchestrator.backend import TargetDeploySpec
 from leakrange.orchestrator.target_kinds.base import (
     AdversaryView,
     PrepareContext,
@@ -59,8 +61,9 @@ class EndpointTarget(BaseModel):
     outputs: Literal["logits", "probabilities"] = Field(
         default="logits", description="What the server's output holds.")
     credentials_secret: str | None = Field(
-        default=None, min_length=1, max_length=253, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$",
-        description="Name of the secret with the bearer token (env LEAKRANGE_SECRET_<NAME>).")
+        default=None, min_length=1, max_length=253, pattern=r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$",
+        description="Name of the secret with the bearer token (a Kubernetes Secret name; env "
+                    "LEAKRANGE_SECRET_<NAME> on the local range).")
     ca_file: str | None = Field(default=None, min_length=1, max_length=1024)
     timeout_s: float = Field(default=30.0, gt=0, le=600)
     max_batch: int = Field(default=1024, ge=1, le=65536,
@@ -77,6 +80,11 @@ class EndpointModelTarget(ImportedModelTarget):
 
     protocol: str = ""
     endpoint_model: str = ""
+    credentials_secret: str | None = None
+
+    def deploy_spec(self, access: Access) -> TargetDeploySpec:
+        return TargetDeploySpec(self.model_ref.uri, access,
+                                credentials_secret=self.credentials_secret)
 
     def report_info(self, view: AdversaryView) -> TargetInfo:
         info = super().report_info(view)

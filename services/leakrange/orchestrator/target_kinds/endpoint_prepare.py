@@ -44,7 +44,8 @@ def prepare_endpoint(target: EndpointTarget, ctx: PrepareContext) -> EndpointMod
         "imported": "endpoint",
     })
     return EndpointModelTarget(ref, "endpoint", data.name, split, None,
-                               protocol=target.protocol, endpoint_model=target.model)
+                               protocol=target.protocol, endpoint_model=target.model,
+                               credentials_secret=target.credentials_secret)
 
 
 def _record(target: EndpointTarget, data: Dataset, split_json: object) -> EndpointRecord:
