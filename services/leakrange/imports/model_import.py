@@ -2,9 +2,11 @@
 
 The model is checked against the data set it was trained on before anything is written: input
 width and number of classes (naming both sides). A safetensors model becomes a range model
-(spec in its header: white-box ready); an ONNX model is stored as is and served by onnxruntime
-(black-box only). Either way ``groundtruth/<model sha>`` gets the split built from the data
-set's membership, exactly as for a model the range trained.
+(spec in its header: white-box ready); an ONNX model is stored as is and served by onnxruntime,
+black-box. Either way ``groundtruth/<model sha>`` gets the split built from the data set's
+membership, exactly as for a model the range trained. An ONNX graph that is a zoo ``mlp``
+(``onnx_architecture``) is also stored converted: reference models can use its own
+architecture and a white-box exercise serves the converted weights.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from leakrange.imports.model_formats import (
     refuse_by_name,
     sniff_model,
 )
+from leakrange.imports.onnx_architecture import zoo_model_of
 from leakrange.models import ModelSpec, build_model, model_to_bytes, spec_from_name_or_json
 from leakrange.models.onnx_model import MEDIA_ONNX, OnnxModel
 from leakrange.target.training import groundtruth_manifest
@@ -50,8 +53,9 @@ class ModelImport:
 class ImportedModel:
     ref: ArtifactRef
     format: ModelFormat
-    spec: ModelSpec | None  # None for ONNX
+    spec: ModelSpec | None  # ONNX: the zoo architecture it was converted to, else None
     split: Split
+    converted: ArtifactRef | None = None  # ONNX converted to a range model (white-box ready)
 
 
 def imported_manifest_name(sha: str) -> str:
@@ -69,20 +73,29 @@ def import_model(store: ArtifactStore, request: ModelImport,
     data = load_dataset(request.data, store)
     split = membership_split(store, request, data, limits)
     spec: ModelSpec | None = None
+    converted: ArtifactRef | None = None
+    record: dict[str, object] = {"format": fmt, "dataset": data.name,
+                                 "class_names": data.class_names}
     if fmt == "safetensors":
         spec, stored = _safetensors_model(blob, request, data)
         ref = store.put_bytes(stored, MEDIA_MODEL)
     else:
-        OnnxModel.from_bytes(blob, name).check_against(data, data.x[:2])
+        onnx_model = OnnxModel.from_bytes(blob, name)
+        onnx_model.check_against(data, data.x[:2])
+        zoo = zoo_model_of(blob, onnx_model, data)  # a zoo mlp equal to the graph, or None
         ref = store.put_bytes(blob, MEDIA_ONNX)
-    store.put_manifest(imported_manifest_name(ref.sha256), {
-        "format": fmt, "dataset": data.name, "class_names": data.class_names,
-    })
+        if zoo is not None:
+            spec = zoo[0]
+            converted = store.put_bytes(model_to_bytes(zoo[1], spec, {
+                "dataset": data.name, "class_names": "\x1f".join(data.class_names),
+                "imported": "onnx-converted"}), MEDIA_MODEL)
+            record["converted"] = {"model": converted.uri, "spec": spec.model_dump()}
+    store.put_manifest(imported_manifest_name(ref.sha256), record)
     store.put_manifest(groundtruth_manifest(ref.sha256), {
         "dataset": data.name, "split": split.to_json(), "seed": request.seed,
         "imported": fmt,
     })
-    return ImportedModel(ref, fmt, spec, split)
+    return ImportedModel(ref, fmt, spec, split, converted)
 
 
 def membership_split(store: ArtifactStore, request: ModelImport, data: Dataset,
