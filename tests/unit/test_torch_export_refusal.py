@@ -20,11 +20,17 @@ from leakrange.common.errors import InvalidArgument
 from leakrange.imports.model_import import ModelImport, import_model
 
 
-def _exported(path: Path, guards_code: list[str] | None = None) -> Path:
+@pytest.fixture(scope="module")
+def program_bytes() -> bytes:
+    """One small program saved by torch.export.save (exporting takes seconds: once)."""
     program = torch.export.export(torch.nn.Linear(4, 2), (torch.randn(3, 4),))
     buffer = io.BytesIO()
     torch.export.save(program, buffer)
-    source = zipfile.ZipFile(io.BytesIO(buffer.getvalue()))
+    return buffer.getvalue()
+
+
+def _exported(blob: bytes, path: Path, guards_code: list[str] | None = None) -> Path:
+    source = zipfile.ZipFile(io.BytesIO(blob))
     with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_STORED) as out:
         for info in source.infolist():
             data = source.read(info.filename)
@@ -36,9 +42,9 @@ def _exported(path: Path, guards_code: list[str] | None = None) -> Path:
     return path
 
 
-def test_a_crafted_torch_export_program_runs_code_from_the_file(tmp_path) -> None:
+def test_a_crafted_torch_export_program_runs_code_from_the_file(tmp_path, program_bytes) -> None:
     marker = tmp_path / "ran"
-    path = _exported(tmp_path / "evil.pt2",
+    path = _exported(program_bytes, tmp_path / "evil.pt2",
                      [f"__import__('pathlib').Path({str(marker)!r}).touch() is None"])
     module = torch.export.load(str(path)).module()  # what a loader of .pt2 files would do
     module(torch.randn(3, 4))
@@ -50,8 +56,10 @@ def test_a_crafted_torch_export_program_runs_code_from_the_file(tmp_path) -> Non
     ("model.pt", "refused: a torch.save file (a pickle)"),
     ("model.joblib", "refused: a joblib file (a pickle)"),
 ])
-def test_torch_native_and_pickle_files_are_refused_by_name(tmp_path, name, reason) -> None:
-    path = _exported(tmp_path / name) if name.endswith(".pt2") else tmp_path / name
+def test_torch_native_and_pickle_files_are_refused_by_name(tmp_path, program_bytes, name,
+                                                           reason) -> None:
+    path = _exported(program_bytes, tmp_path / name) if name.endswith(".pt2") \
+        else tmp_path / name
     if not path.exists():
         path.write_bytes(pickle.dumps([1.0], protocol=4))
     store = FolderStore(tmp_path / "store")
@@ -63,7 +71,8 @@ def test_torch_native_and_pickle_files_are_refused_by_name(tmp_path, name, reaso
     assert sorted((tmp_path / "store").rglob("*")) == before
 
 
-def test_a_torch_export_program_renamed_to_onnx_is_refused_by_content(tmp_path) -> None:
-    path = _exported(tmp_path / "model.onnx")
+def test_a_torch_export_program_renamed_to_onnx_is_refused_by_content(tmp_path,
+                                                                     program_bytes) -> None:
+    path = _exported(program_bytes, tmp_path / "model.onnx")
     with pytest.raises(InvalidArgument, match=r"^model.onnx: refused: a zip archive"):
         import_model(FolderStore(tmp_path / "store"), ModelImport(path, "onnx", "clinic"))
