@@ -82,7 +82,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[MlServer,
                       input_names=["input"], output_names=["output"],
                       dynamic_axes={"input": {0: "batch"}, "output": {0: "batch"}})
     with start_mlserver(onnx_file, folder / "mlserver", input_width=WIDTH, num_classes=2,
-                        token=TOKEN) as server:
+                        token=TOKEN, also_probabilities="clinic-probs") as server:
         yield server, onnx_file
 
 
@@ -150,6 +150,42 @@ def test_label_only_policy_hands_out_only_the_servers_argmax(
     assert out.outputs.dtype == np.int64 and out.outputs.ndim == 1
     np.testing.assert_array_equal(out.outputs, _reference_logits(onnx_file, x).argmax(axis=1))
     assert server.rows_served()[before:] == [16, 16, 8]  # forwarded in calls of max_batch
+
+
+def test_a_server_answering_probabilities_is_shaped_like_any_other(
+        served, store, clinic, serve_target, monkeypatch) -> None:
+    server, onnx_file = served
+    monkeypatch.setenv(SECRET_ENV, TOKEN)
+    prepared = _prepare(store, _target(server, "open-inference-rest", model="clinic-probs",
+                                       outputs="probabilities"))
+    x = load_dataset("clinic", store).x[:8]
+    logits = _reference_logits(onnx_file, x)
+    expected = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
+    target = serve_target(store, prepared.model_ref, AccessPolicy(output="topk", top_k=1))
+    with TargetClient(target.address) as client:
+        out = client.predict(x)
+    np.testing.assert_array_equal(out.indices[:, 0], logits.argmax(axis=1))
+    np.testing.assert_allclose(out.outputs[:, 0], expected.max(axis=1), atol=1e-5)
+
+
+def test_tls_is_never_downgraded(served, store, clinic, monkeypatch) -> None:
+    """https:// / grpcs:// to MLServer's plain ports: the handshake fails, nothing is sent in
+    clear. (MLServer 1.7 has no TLS settings, so a verified handshake is not tested here.)"""
+    server, _onnx = served
+    monkeypatch.setenv(SECRET_ENV, TOKEN)
+    before = len(server.rows_served())
+    rest = server.rest_url.replace("http://", "https://")
+    with pytest.raises(Unavailable, match="cannot reach the endpoint"):
+        _prepare(store, EndpointTarget.model_validate({
+            "protocol": "open-inference-rest", "url": rest, "model": server.model,
+            "credentials_secret": SECRET, "data": "clinic", "timeout_s": 5}))
+    with pytest.raises(Unavailable, match="gRPC UNAVAILABLE"):
+        _prepare(store, EndpointTarget.model_validate({
+            "protocol": "open-inference-grpc", "url": server.grpc_url.replace("grpc://",
+                                                                              "grpcs://"),
+            "model": server.model, "credentials_secret": SECRET, "data": "clinic",
+            "timeout_s": 5}))
+    assert len(server.rows_served()) == before
 
 
 def test_a_wrong_or_missing_token_is_refused_clearly(served, store, clinic, monkeypatch) -> None:
