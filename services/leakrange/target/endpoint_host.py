@@ -32,6 +32,7 @@ from leakrange.target.oip_client import (
     ModelMetadata,
     Protocol,
     connect,
+    safe_name,
 )
 
 SECRET_ENV_PREFIX = "LEAKRANGE_SECRET_"  # noqa: S105 (a variable name prefix, no secret)
@@ -101,20 +102,23 @@ def check_metadata(meta: ModelMetadata, record: EndpointRecord) -> None:
     """The server's declared input and output against the data set, naming both sides."""
     inputs = [t for t in meta.inputs if t.name == record.input_name]
     if not inputs:
-        names = ", ".join(t.name for t in meta.inputs) or "none"
-        raise EndpointError(f"the model has no input '{record.input_name}' (it has: {names})")
+        names = ", ".join(safe_name(t.name) for t in meta.inputs[:8]) or "none"
+        raise EndpointError(f"the model has no input '{safe_name(record.input_name)}' "
+                            f"(it has: {names})")
     declared = inputs[0].shape
     want = tuple(record.input_shape)
     if len(declared) != len(want) + 1 or any(
             d not in (-1, w) for d, w in zip(declared[1:], want, strict=True)):
-        raise EndpointError(f"the model's input {record.input_name} has shape {list(declared)}, "
+        raise EndpointError(f"the model's input {safe_name(record.input_name)} has shape "
+                            f"{list(declared)[:8]}, "
                             f"data set {record.dataset} has records of shape {list(want)}")
     if inputs[0].datatype not in _DTYPES:
-        raise EndpointError(f"the model's input has datatype {inputs[0].datatype}; the proxy "
+        raise EndpointError(f"the model's input has datatype {safe_name(inputs[0].datatype)}; "
+                            "the proxy "
                             "sends FP32 or FP64")
     outputs = [t for t in meta.outputs if record.output_name in (None, t.name)]
     if record.output_name is not None and meta.outputs and not outputs:
-        raise EndpointError(f"the model has no output '{record.output_name}'")
+        raise EndpointError(f"the model has no output '{safe_name(record.output_name)}'")
     if len(outputs) == 1 and len(outputs[0].shape) == 2 and \
             outputs[0].shape[1] not in (-1, len(record.class_names)):
         raise EndpointError(f"the model has {outputs[0].shape[1]} output classes, data set "

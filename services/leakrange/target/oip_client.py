@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -32,6 +33,16 @@ PROTOCOLS: tuple[str, ...] = ("open-inference-rest", "open-inference-grpc")
 _FLOAT_TYPES: dict[str, np.dtype] = {
     "FP16": np.dtype("<f2"), "FP32": np.dtype("<f4"), "FP64": np.dtype("<f8"),
 }
+
+
+MAX_RESPONSE_BYTES = 256 * 1024 * 1024
+
+
+def safe_name(text: object) -> str:
+    """A server-given name or datatype as it may appear in an error: identifier characters
+    only, at most 64 of them (the server's strings are not trusted to be harmless)."""
+    kept = re.sub(r"[^A-Za-z0-9_.:/-]", "?", str(text))
+    return kept[:64] + ("..." if len(kept) > 64 else "")
 
 
 class EndpointError(Unavailable):
@@ -94,7 +105,8 @@ class InferenceClient(ABC):
         out_type, shape, flat = self._infer(np.ascontiguousarray(x), datatype, input_name,
                                             output_name)
         if out_type not in _FLOAT_TYPES:
-            raise EndpointError(f"the model's output has datatype {out_type}, not a float type")
+            raise EndpointError(f"the model's output has datatype {safe_name(out_type)}, not a "
+                                "float type")
         if shape != (len(x), num_classes):
             raise EndpointError(f"the model answered shape {list(shape)} for {len(x)} records "
                                 f"of {num_classes} classes")
@@ -151,11 +163,17 @@ class RestClient(InferenceClient):
 
         try:
             response = self._pool.request(method, url, body=body, headers=self._headers,
-                                          preload_content=True)
+                                          preload_content=False)
+            try:
+                data = response.read(MAX_RESPONSE_BYTES + 1)
+            finally:
+                response.release_conn()
         except urllib3.exceptions.HTTPError as err:
             log.warning("inference endpoint unreachable", extra={"error": type(err).__name__})
             raise EndpointError(f"cannot reach the endpoint ({type(err).__name__})") from None
-        return response.status, response.data
+        if len(data) > MAX_RESPONSE_BYTES:
+            raise EndpointError(f"the endpoint answered more than {MAX_RESPONSE_BYTES} bytes")
+        return response.status, data
 
     def model_ready(self) -> bool:
         status, _ = self._request("GET", f"{self._base}/ready")
@@ -230,7 +248,7 @@ class GrpcClient(InferenceClient):
     """The gRPC binding (``inference.GRPCInferenceService``), raw tensor contents."""
 
     def __init__(self, address: EndpointAddress,
-                 max_message_bytes: int = 256 * 1024 * 1024) -> None:
+                 max_message_bytes: int = MAX_RESPONSE_BYTES) -> None:
         from leakrange.oip import open_inference_pb2_grpc
 
         super().__init__(address)
