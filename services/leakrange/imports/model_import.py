@@ -71,7 +71,8 @@ def import_model(store: ArtifactStore, request: ModelImport,
     blob = request.file.read_bytes()
     fmt = sniff_model(blob[:64], request.format, name)
     data = load_dataset(request.data, store)
-    split = membership_split(store, request, data, limits)
+    split = membership_split(store, data, request.members_file, request.adversary_share,
+                             request.seed, limits)
     spec: ModelSpec | None = None
     converted: ArtifactRef | None = None
     record: dict[str, object] = {"format": fmt, "dataset": data.name,
@@ -98,8 +99,8 @@ def import_model(store: ArtifactStore, request: ModelImport,
     return ImportedModel(ref, fmt, spec, split, converted)
 
 
-def membership_split(store: ArtifactStore, request: ModelImport, data: Dataset,
-                     limits: ImportLimits) -> Split:
+def membership_split(store: ArtifactStore, data: Dataset, members_file: Path | None,
+                     adversary_share: float, seed: int, limits: ImportLimits) -> Split:
     """Members as the user declared them; the non-members are split (seeded) between the audit
     set and the pool the adversary may draw from (``adversary_share`` of them)."""
     from leakrange.datasets import is_builtin
@@ -107,16 +108,16 @@ def membership_split(store: ArtifactStore, request: ModelImport, data: Dataset,
     if is_builtin(data.name):
         raise InvalidArgument("data", "give an imported data set (leakrange import-data)")
     rows, ids = imported_members(store, data.name)
-    if request.members_file is not None:
-        rows = member_rows_from_file(request.members_file, ids, limits)
+    if members_file is not None:
+        rows = member_rows_from_file(members_file, ids, limits)
     if rows is None:
         raise InvalidArgument("members", "the data set has no membership; give a members file")
     rest = np.setdiff1d(np.arange(len(data), dtype=np.int64), rows)
-    if not 0.0 <= request.adversary_share < 1.0:
+    if not 0.0 <= adversary_share < 1.0:
         raise InvalidArgument("adversary_share", "must be in [0, 1)")
-    rng = np.random.default_rng(np.random.SeedSequence([request.seed, 0x1B0]))
+    rng = np.random.default_rng(np.random.SeedSequence([seed, 0x1B0]))
     order = rng.permutation(rest)
-    n_adv = round(request.adversary_share * len(order))
+    n_adv = round(adversary_share * len(order))
     n_adv = min(n_adv, len(order) - 1)
     return Split(members=np.sort(rows), nonmembers=np.sort(order[n_adv:]),
                  adversary=np.sort(order[:n_adv]))

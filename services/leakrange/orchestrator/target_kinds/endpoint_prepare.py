@@ -10,7 +10,7 @@ from pathlib import Path
 
 from leakrange.datasets import Dataset, load_dataset
 from leakrange.imports.limits import ImportLimits
-from leakrange.imports.model_import import ModelImport, membership_split
+from leakrange.imports.model_import import membership_split
 from leakrange.orchestrator.target_kinds.base import PrepareContext
 from leakrange.orchestrator.target_kinds.endpoint import EndpointModelTarget, EndpointTarget
 from leakrange.orchestrator.target_kinds.imported_prepare import import_data_part
@@ -26,11 +26,8 @@ def prepare_endpoint(target: EndpointTarget, ctx: PrepareContext) -> EndpointMod
     store = ctx.store
     data_name = import_data_part(store, target.data)
     data = load_dataset(data_name, store)
-    split = membership_split(store, ModelImport(
-        file=Path(target.model), format="onnx", data=data_name,
-        members_file=Path(target.members) if target.members else None,
-        adversary_share=target.adversary_share, seed=target.split_seed,
-    ), data, ImportLimits())
+    split = membership_split(store, data, Path(target.members) if target.members else None,
+                             target.adversary_share, target.split_seed, ImportLimits())
     split_json = split.to_json()
     record = _record(target, data, split_json)
     client = connect(record.address())
