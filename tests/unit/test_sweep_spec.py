@@ -110,3 +110,23 @@ def test_merge_and_default_names() -> None:
     assert default_name({"privacy": None, "weight_decay": 0.01}) == \
         "privacy=none, weight_decay=0.01"
     assert default_name({}) == "base recipe"
+
+
+def test_output_side_defences_per_variant() -> None:
+    spec = load_spec(_spec([
+        {"name": "probabilities", "recipe": {"privacy": None}},
+        {"name": "rounded", "recipe": {"privacy": None}, "access": {"rounding": 1}},
+    ]))
+    plain, rounded = sweep_plan(spec)
+    assert plain.spec.threat_model == spec.threat_model
+    assert rounded.spec.threat_model.access.rounding == 1
+    assert rounded.spec.threat_model.access.output == spec.threat_model.access.output
+    assert rounded.overrides == {"recipe": {"privacy": None}, "access": {"rounding": 1}}
+    # Same recipe, so the trained target is the same (cached) model.
+    assert plain.spec.target.train == rounded.spec.target.train
+    # An attack that needs scores cannot run against a variant that serves labels only.
+    problems = _problems(_spec([{"name": "labels", "access": {"output": "label"}}]))
+    assert problems["target.variants[0].access"].startswith("attack 'loss' cannot run under it")
+    problems = _problems(_spec([{"name": "bad", "access": {"top_k": 0, "outputs": "x"}}]))
+    assert problems["target.variants[0].access.top_k"] == "must be >= 1"
+    assert problems["target.variants[0].access.outputs"] == "unknown key"

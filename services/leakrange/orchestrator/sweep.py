@@ -21,6 +21,9 @@ What the sweep reuses, and why it is valid:
   ``reference_cache_hit``); when the recipe is known, they follow each variant's recipe and are
   trained per variant (a DP-SGD reference for a DP-SGD target).
 
+A variant's ``access`` (output-side defences: labels only, top-k, rounding) changes only how
+the target is served: with the same recipe its trained model is the cached one.
+
 Not reused: each variant's target service is deployed and torn down in turn (the backends
 deploy per exercise), and every attack runs against every variant.
 """
@@ -32,6 +35,8 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
+from leakrange.common.errors import RangeError
+from leakrange.common.threat_model import Access, ThreatModel
 from leakrange.models.recipe import TrainRecipe
 from leakrange.orchestrator.spec import ExerciseSpec
 from leakrange.orchestrator.variant_spec import MAX_VARIANTS, TargetVariant
@@ -73,6 +78,14 @@ def merge_recipe(base: dict[str, Any], override: dict[str, Any]) -> dict[str, An
     return {k: v for k, v in out.items() if v is not None}
 
 
+def variant_overrides(variant: TargetVariant) -> dict[str, Any]:
+    """What a variant changes, as the report lists it."""
+    out: dict[str, Any] = {"recipe": dict(variant.recipe)}
+    if variant.access is not None:
+        out["access"] = variant.access.model_dump(exclude_none=True)
+    return out
+
+
 def default_name(override: dict[str, Any]) -> str:
     """A name from the settings a variant changes: ``{privacy: {dp_sgd: {epsilon: 1}}}`` ->
     ``epsilon=1``; ``{privacy: null}`` -> ``privacy=none``."""
@@ -109,10 +122,48 @@ def sweep_problems(spec: ExerciseSpec) -> list[tuple[str, str]]:
         except ValidationError as err:
             problems += [(format_path([WHERE, i, "recipe", *e["loc"]]), _problem(e))
                          for e in err.errors(include_url=False)]
-    names = [v.name or default_name(v.recipe) for v in variants]
+    problems += _access_problems(spec, variants)
+    names = [v.name or _name(v) for v in variants]
     for i, name in enumerate(names):
         if name in names[:i]:
             problems.append((f"{WHERE}[{i}].name", "variant names must be unique (give a name)"))
+    return problems
+
+
+def _name(variant: TargetVariant) -> str:
+    access = variant.access.model_dump(exclude_none=True) if variant.access else {}
+    return default_name({**variant.recipe, **access})
+
+
+def variant_threat_model(spec: ExerciseSpec, variant: TargetVariant) -> ThreatModel:
+    """The exercise's threat model with the variant's output-side defences."""
+    if variant.access is None:
+        return spec.threat_model
+    access = Access.model_validate({**spec.threat_model.access.model_dump(),
+                                    **variant.access.model_dump(exclude_none=True)})
+    return spec.threat_model.model_copy(update={"access": access})
+
+
+def _access_problems(spec: ExerciseSpec, variants: list[TargetVariant]
+                     ) -> list[tuple[str, str]]:
+    """Each variant's served output must be one every attack of the plan can run under."""
+    from leakrange.catalogue import load_catalogue
+
+    catalogue = load_catalogue()
+    problems: list[tuple[str, str]] = []
+    for i, variant in enumerate(variants):
+        if variant.access is None:
+            continue
+        threat_model = variant_threat_model(spec, variant)
+        for adversary in spec.adversaries:
+            for attack in adversary.attacks:
+                try:
+                    refusal = catalogue.get(adversary.family, attack.name).refusal(threat_model)
+                except RangeError:
+                    continue  # unknown attacks are named by the attack checks
+                if refusal is not None:
+                    problems.append((f"{WHERE}[{i}].access",
+                                     f"attack '{attack.name}' cannot run under it: {refusal}"))
     return problems
 
 
@@ -134,6 +185,9 @@ def sweep_plan(spec: ExerciseSpec) -> list[VariantRun]:
         base_target: BaseModel = spec.target
         target = base_target.model_copy(update={
             "train": train.model_copy(update={"recipe": recipe}), "variants": None})
-        runs.append(VariantRun(i, variant.name or default_name(variant.recipe),
-                               spec.model_copy(update={"target": target}), dict(variant.recipe)))
+        runs.append(VariantRun(
+            i, variant.name or _name(variant),
+            spec.model_copy(update={"target": target,
+                                    "threat_model": variant_threat_model(spec, variant)}),
+            variant_overrides(variant)))
     return runs

@@ -57,12 +57,21 @@ def _at_chance(tpr01: Estimate, tpr1: Estimate, auc: Estimate) -> bool:
     return tpr01.lower <= 0.001 and tpr1.lower <= 0.01 and auc.lower <= 0.5
 
 
+def _defences(v: VariantOutcomes) -> dict[str, Any]:
+    """The training defences in use, and the output-side ones the variant is served with."""
+    out = dict(v.target.defences)
+    access = v.overrides.get("access")
+    if access:
+        out["output"] = dict(access)
+    return out
+
+
 def variant_entry(v: VariantOutcomes, attacks: Sequence[AttackReport]) -> SweepVariant:
     scorer = scorer_for(MEMBERSHIP)
     scored = [a for a in attacks if a.result_kind == MEMBERSHIP and a.scored
               and a.metrics is not None]
     common: dict[str, Any] = {
-        "name": v.name, "overrides": dict(v.overrides), "defences": dict(v.target.defences),
+        "name": v.name, "overrides": dict(v.overrides), "defences": _defences(v),
         "test_accuracy": accuracy_estimate(v.target.test_accuracy, v.target.test_size),
         "train_accuracy": v.target.train_accuracy, "attacks": [a.label for a in attacks],
         "claim_violated": any(a.findings.get("dp_audit", {}).get("violated", False)
