@@ -18,7 +18,7 @@ from leakrange.orchestrator.records import ExerciseState
 from leakrange.orchestrator.runner import RunnerSettings
 from tests.fixtures.inprocess_backend import InProcessBackend
 
-FAST = RunnerSettings(report_bootstrap=200, headline_bootstrap=10, check_interval=0.2)
+FAST = RunnerSettings(report_bootstrap=100, headline_bootstrap=10, check_interval=0.2)
 
 SPEC = {
     "name": "dp-sweep-test", "seed": 0,

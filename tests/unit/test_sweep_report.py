@@ -4,6 +4,7 @@ in headless Chromium when it is installed."""
 
 from __future__ import annotations
 
+import functools
 import re
 import shutil
 import subprocess
@@ -138,6 +139,7 @@ def test_accuracy_interval() -> None:
     assert accuracy_estimate(0.9, None) == accuracy_estimate(0.9, 0)
 
 
+@functools.cache
 def _sweep_html() -> str:
     return render_html(_report([
         _variant("no DP", 0.84, (0.6, 1.5), {}, extra=1.0),
