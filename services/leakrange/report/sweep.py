@@ -139,9 +139,11 @@ def _attack_numbers(e: SweepVariant) -> str:
 def _kept(e: SweepVariant, baseline: SweepVariant) -> str:
     if e.accuracy_kept is None or e.test_accuracy is None or baseline.test_accuracy is None:
         return "(accuracy not measured)"
+    both = f"({_pct(e.test_accuracy.value)} against {_pct(baseline.test_accuracy.value)})"
+    if e.accuracy_kept >= 1.0:
+        return f"loses no accuracy against {baseline.name} {both}"
     return (f"keeps {math.floor(e.accuracy_kept * 100 + 1e-9):.0f} % of the accuracy of "
-            f"{baseline.name} ({_pct(e.test_accuracy.value)} against "
-            f"{_pct(baseline.test_accuracy.value)})")
+            f"{baseline.name} {both}")
 
 
 def recommendation(entries: Sequence[SweepVariant], baseline: SweepVariant) -> str:
