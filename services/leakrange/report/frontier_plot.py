@@ -28,7 +28,7 @@ def _panel(ax: Axes, points: list[SweepVariant], metric: str, chance: float, lab
                     yerr=_errors(y), fmt="o", color=colour, ecolor=colour, capsize=3,
                     markersize=7, label=v.name)
         ax.annotate(v.name, (v.test_accuracy.value, y.value), textcoords="offset points",
-                    xytext=(6, 6), fontsize=8, color=colour)
+                    xytext=(6, 6 - 11 * (i % 3)), fontsize=8, color=colour)  # no overlaps
     ax.axhline(chance, linestyle="--", color="#888888", lw=1.2, label="chance (guessing)")
     ax.set_xlabel("Test accuracy (utility, higher is better)")
     ax.set_ylabel(label)
