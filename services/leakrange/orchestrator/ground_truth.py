@@ -18,6 +18,7 @@ from leakrange.artifacts import ArtifactStore
 from leakrange.common.threat_model import Knowledge
 from leakrange.datasets import Split
 from leakrange.orchestrator.dataset_cache import DatasetCache
+from leakrange.orchestrator.subgroups import Subgroups
 from leakrange.orchestrator.target_kinds import ModelTarget, PrepareContext, PreparedTarget, resolve
 from leakrange.orchestrator.target_kinds.train import TARGET_CACHE_PREFIX, train_cache_key
 
@@ -45,6 +46,8 @@ class AuditSet:
     # What the target's training claims under DP-SGD (claimed epsilon, delta, accountant's
     # epsilon), for the DP audit of membership scores; None when it claims nothing.
     dp_claim: dict[str, float] | None = None
+    # Each audit record's subgroup (``audit.subgroups``) for disparate vulnerability; or None.
+    subgroups: Subgroups | None = None
 
     def __len__(self) -> int:
         return len(self.rows)

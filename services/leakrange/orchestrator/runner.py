@@ -6,6 +6,9 @@ over gRPC (a watchdog polls the backend for dead services) -> the scorer of each
 kind (from the attack catalogue) checks and scores what came back against the ground truth ->
 build and store the report -> tear down. Attacks that already succeeded (a resumed exercise) are
 not run again. The runner never branches on target kind, family or result kind.
+
+A sweep (``target.variants``, ``sweep.py``) runs these steps once per variant, one variant
+deployed at a time, and the report compares them (``report/sweep.py``).
 """
 
 from __future__ import annotations
@@ -38,6 +41,7 @@ from leakrange.orchestrator.runner_settings import RunnerSettings
 from leakrange.orchestrator.spec import AdversarySpec, AttackSpec, ExerciseSpec
 from leakrange.orchestrator.spec_loading import parse_spec
 from leakrange.orchestrator.state import ExerciseDB
+from leakrange.orchestrator.sweep import VariantRun, sweep_plan
 from leakrange.orchestrator.target_kinds import (
     AdversaryView,
     PrepareContext,
@@ -67,6 +71,7 @@ class _Context:
     view: AdversaryView
     attempt: int
     target: PreparedTarget
+    variant: VariantRun
 
 
 class ExerciseRunner:
@@ -111,10 +116,17 @@ class ExerciseRunner:
         self._emit(exercise_id, state=ExerciseState.RUNNING)
         watchdog_stop = threading.Event()
         try:
-            spec = parse_spec(record.spec_yaml)
-            ctx = self._prepare(record, spec, control, watchdog_stop)
-            self._run_attacks(ctx)
-            return self._report(record, ctx)
+            plan = sweep_plan(parse_spec(record.spec_yaml))
+            done: list[tuple[_Context, list[AttackOutcome]]] = []
+            for variant in plan:
+                ctx = self._prepare(record, variant, control, watchdog_stop)
+                self._run_attacks(ctx)
+                done.append((ctx, self._outcomes(ctx)))
+                if len(plan) > 1:  # the next variant gets its own target service
+                    watchdog_stop.set()
+                    self._backend.teardown(exercise_id)
+                    watchdog_stop = threading.Event()
+            return self._report(record, done)
         except BaseException as err:  # noqa: BLE001 - every outcome becomes a final state
             return self._fail(exercise_id, control, err)
         finally:
@@ -135,11 +147,13 @@ class ExerciseRunner:
         return self._finish(exercise_id, ExerciseState.FAILED, INTERNAL_FAILURE)
 
     def _prepare(
-        self, record: ExerciseRecord, spec: ExerciseSpec, control: ExerciseControl,
+        self, record: ExerciseRecord, variant: VariantRun, control: ExerciseControl,
         watchdog_stop: threading.Event,
     ) -> _Context:
         eid = record.id
-        self._progress(eid, "target_training", 0, 1, "preparing the target")
+        spec = variant.spec
+        self._progress(eid, "target_training", 0, 1, "preparing the target" + (
+            f" (variant {variant.name})" if variant.in_sweep else ""))
         kind, part = resolve(spec.target)
         target = kind.prepare(part, PrepareContext(
             self._store, self._datasets,
@@ -158,7 +172,8 @@ class ExerciseRunner:
         threading.Thread(target=self._watch_backend, args=(deployment, control, watchdog_stop),
                          name=f"watchdog-{eid}", daemon=True).start()
         control.raise_if_stopped()
-        return _Context(eid, spec, control, deployment, tokens, view, record.attempts, target)
+        return _Context(eid, spec, control, deployment, tokens, view, record.attempts, target,
+                        variant)
 
     def _watch_backend(self, deployment: Deployment, control: ExerciseControl,
                        stop: threading.Event) -> None:
@@ -173,7 +188,7 @@ class ExerciseRunner:
     def _run_attacks(self, ctx: _Context) -> None:
         done = {(a.adversary, a.attack) for a in self._db.attacks(ctx.exercise_id)
                 if a.status == "succeeded"}
-        names = ctx.spec.adversary_names()
+        names = [ctx.variant.record_name(n) for n in ctx.spec.adversary_names()]
         for i, adversary in enumerate(ctx.spec.adversaries):
             queries = 0
             for j, attack in enumerate(adversary.attacks):
@@ -194,12 +209,13 @@ class ExerciseRunner:
 
     def _run_attack(self, ctx: _Context, i: int, adversary: AdversarySpec, j: int,
                     attack: AttackSpec) -> AttackRecord:
-        name = ctx.spec.adversary_names()[i]
+        principal = ctx.spec.adversary_names()[i]
+        name = ctx.variant.record_name(principal)
         address = ctx.deployment.attack_addresses[adversary.family]
         request = run_request(
-            run_id=f"{ctx.exercise_id}-{name}-{attack.name}-{ctx.attempt}",
+            run_id=f"{ctx.exercise_id}-{name.replace('/', '-')}-{attack.name}-{ctx.attempt}",
             attack=attack, threat_model=ctx.spec.threat_model,
-            target_address=ctx.deployment.target_address, target_token=ctx.tokens[name],
+            target_address=ctx.deployment.target_address, target_token=ctx.tokens[principal],
             data=ctx.view.data, seed=attack_seed(ctx.spec.seed, i, j),
         )
         started = time.monotonic()
@@ -271,22 +287,17 @@ class ExerciseRunner:
 
     # ------------------------------------------------------------------ report
 
-    def _report(self, record: ExerciseRecord, ctx: _Context) -> ExerciseRecord:
-        from leakrange.report import build_report, write_report
-        from leakrange.report.publish import report_json
-
-        eid = record.id
-        self._progress(eid, "report", 0, 1, "building the report")
-        attacks = self._db.attacks(eid)
-        by_key = {(a.adversary, a.attack): a for a in attacks}
+    def _outcomes(self, ctx: _Context) -> list[AttackOutcome]:
+        """Every attack of one (variant's) run joined with its ground truth, for the report."""
+        by_key = {(a.adversary, a.attack): a for a in self._db.attacks(ctx.exercise_id)}
         names = ctx.spec.adversary_names()
         families = [a.family for a in ctx.spec.adversaries]
         outcomes: list[AttackOutcome] = []
         for i, adversary in enumerate(ctx.spec.adversaries):
             for attack in adversary.attacks:
-                done = by_key.get((names[i], attack.name))
-                label = attack.name if families.count(adversary.family) == 1 \
-                    else f"{attack.name} ({names[i]})"
+                done = by_key.get((ctx.variant.record_name(names[i]), attack.name))
+                label = ctx.variant.label(attack.name if families.count(adversary.family) == 1
+                                          else f"{attack.name} ({names[i]})")
                 facts = {f.name: f.value for f in done.facts} if done else {}
                 kind = self._catalogue.get(adversary.family, attack.name).result_kind
                 evidence = scorer_for(kind).evidence(
@@ -302,12 +313,28 @@ class ExerciseRunner:
                     else (done.message if done else "not run"),
                     **evidence,
                 ))
+        return outcomes
+
+    def _report(self, record: ExerciseRecord, done: list[tuple[_Context, list[AttackOutcome]]]
+                ) -> ExerciseRecord:
+        from leakrange.report import build_report, write_report
+        from leakrange.report.publish import report_json
+        from leakrange.report.sweep import VariantOutcomes
+
+        eid = record.id
+        self._progress(eid, "report", 0, 1, "building the report")
+        attacks = self._db.attacks(eid)
+        ctx = done[0][0]
+        variants = [VariantOutcomes(c.variant.name, c.variant.overrides,
+                                    c.target.report_info(c.view), o)
+                    for c, o in done] if ctx.variant.in_sweep else None
         report = build_report(
             exercise_id=eid, name=ctx.spec.name,
             created=datetime.fromtimestamp(record.created_at, UTC),
             finished=datetime.now(UTC), threat_model=ctx.spec.threat_model,
             target=ctx.target.report_info(ctx.view),
-            outcomes=outcomes, n_bootstrap=self._settings.report_bootstrap, seed=ctx.spec.seed,
+            outcomes=[o for _, outcomes in done for o in outcomes],
+            n_bootstrap=self._settings.report_bootstrap, seed=ctx.spec.seed, variants=variants,
         )
         if ctx.spec.report.html:
             json_ref, html_ref = write_report(report, self._store)

@@ -25,9 +25,10 @@ from pydantic import BaseModel, ConfigDict, Field, create_model, model_validator
 
 from leakrange.common.threat_model import ThreatModel
 from leakrange.orchestrator.target_kinds import TARGET_KINDS, TrainTarget, kind_names
+from leakrange.orchestrator.variant_spec import TargetVariant
 
 __all__ = ["FAMILIES", "AdversarySpec", "AttackSpec", "AuditSpec", "ExerciseSpec", "Family",
-           "ReportSpec", "TargetSpec", "TrainTarget"]
+           "ReportSpec", "SubgroupSpec", "TargetSpec", "TargetVariant", "TrainTarget"]
 
 Family = Literal["mia", "inversion", "federated", "synthetic"]
 FAMILIES: tuple[str, ...] = ("mia", "inversion", "federated", "synthetic")
@@ -48,6 +49,11 @@ _KIND_FIELDS: dict[str, Any] = {
     k.name: (k.spec_type | None, Field(default=None, description=k.summary))
     for k in TARGET_KINDS
 }
+# A sweep: versions of the target's training recipe, each attacked by the same plan
+# (``variant_spec.py``, run by ``sweep.py``).
+_KIND_FIELDS["variants"] = (list[TargetVariant] | None, Field(
+    default=None, description="Recipe overrides: one target per entry, each attacked by the "
+    "same adversaries (a defence sweep)."))
 _KIND_VALIDATORS: dict[str, Any] = {
     "_exactly_one": model_validator(mode="after")(_exactly_one_kind),
 }
@@ -84,6 +90,16 @@ class AdversarySpec(BaseModel):
         return self
 
 
+class SubgroupSpec(BaseModel):
+    """Disparate vulnerability: each membership attack's TPR at ``fpr`` measured within each
+    value of a categorical column of the data set (for example ``sex`` or ``race`` on Adult)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    attribute: str = Field(min_length=1, max_length=64)
+    fpr: float = Field(default=0.01, gt=0.0, le=0.5)
+
+
 class AuditSpec(BaseModel):
     """The balanced member / non-member audit set the adversaries score."""
 
@@ -92,6 +108,7 @@ class AuditSpec(BaseModel):
     records_per_side: int | None = Field(
         default=None, ge=1, description="Members (= non-members) to audit; default: all."
     )
+    subgroups: SubgroupSpec | None = None
 
 
 class ReportSpec(BaseModel):

@@ -116,9 +116,14 @@ def check_spec(spec: ExerciseSpec, catalogue: AttackCatalogue | None = None) -> 
     """Checks that need the registries (data sets, model zoo, the attack catalogue).
     Raises ``SpecError``. No attack code is imported: attacks are checked against the
     catalogue their services publish."""
+    from leakrange.orchestrator.subgroups import subgroup_problems
+    from leakrange.orchestrator.sweep import sweep_problems
+
     problems: list[tuple[str, str]] = []
     kind, part = resolve(spec.target)
     problems += kind.check(part, spec)
+    problems += sweep_problems(spec)
+    problems += subgroup_problems(spec)
     problems += _check_attacks(spec, catalogue or load_catalogue(), kind)
     if problems:
         raise SpecError(problems)

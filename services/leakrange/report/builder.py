@@ -16,6 +16,7 @@ from leakrange.report.schema import (
     TargetInfo,
     ThreatModelSection,
 )
+from leakrange.report.sweep import VariantOutcomes, build_sweep
 from leakrange.scoring import AttackOutcome, scorer_for
 
 __all__ = ["AttackOutcome", "attacker_phrase", "build_report"]
@@ -44,11 +45,26 @@ def build_report(
     outcomes: Sequence[AttackOutcome],
     n_bootstrap: int = 200,
     seed: int = 0,
+    variants: Sequence[VariantOutcomes] | None = None,
 ) -> Report:
-    """Score every attack, and set the overall risk (the strongest attack's)."""
+    """Score every attack, and set the overall risk (the strongest attack's).
+
+    ``variants``: a defence sweep's variants, whose outcomes, in order, make up ``outcomes``;
+    the report then compares them (``Report.sweep``) and its summary ends with the sweep's
+    recommendation."""
     if finished < created:
         raise InvalidArgument("finished", "is before created")
+    flat = [o for v in variants or () for o in v.outcomes]
+    if variants is not None and (len(flat) != len(outcomes)
+                                 or any(a is not b for a, b in zip(flat, outcomes, strict=True))):
+        raise InvalidArgument("variants", "must hold exactly the outcomes, in order")
     attacks = [_attack_report(o, n_bootstrap, seed) for o in outcomes]
+    sweep = build_sweep(variants, attacks) if variants else None
+    overall = _overall(attacks, target, attacker_phrase(threat_model))
+    if sweep is not None and overall.risk_level != "unknown":
+        overall = overall.model_copy(update={"summary": (
+            f"Across the {len(variants or ())} training variants, the most exposed one: "
+            f"{overall.summary} Comparing the variants: {sweep.recommendation}")})
     return Report(
         exercise=ExerciseInfo(
             id=exercise_id,
@@ -60,7 +76,8 @@ def build_report(
         threat_model=ThreatModelSection.from_threat_model(threat_model),
         target=target,
         attacks=attacks,
-        overall=_overall(attacks, target, attacker_phrase(threat_model)),
+        overall=overall,
+        sweep=sweep,
     )
 
 

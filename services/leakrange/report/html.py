@@ -9,10 +9,20 @@ from jinja2 import Environment, PackageLoader, StrictUndefined
 
 import leakrange
 from leakrange.metrics.estimate import Estimate
+from leakrange.report.frontier_plot import frontier_plot
 from leakrange.report.schema import AttackReport, Report
 from leakrange.scoring import scorer_for
 
 TEMPLATE = "report.html.j2"
+SWEEP_GLOSSARY = (
+    ("Training variant", "One version of the model, trained with one set of defences (for "
+     "example DP-SGD at a given epsilon). A sweep trains every variant on the same records and "
+     "runs the same attacks against each."),
+    ("At chance", "The audit cannot tell the attack from guessing: every confidence interval "
+     "of its success (TPR at 0.1 % and 1 % FPR, AUC) reaches the level a coin flip gets."),
+    ("Disparate vulnerability", "How much more exposed the members of one group (for example "
+     "one sex or race) are than another's, at the same rate of false accusations."),
+)
 RISK_COLOURS = {
     "low": "#2e7d32",
     "medium": "#8a5a00",  # white text on it: contrast 5.9:1 (WCAG AA)
@@ -39,12 +49,14 @@ def render_html(report: Report) -> str:
     its scorer's section template, and the glossary gathers the sections' entries."""
     env = _environment()
     sections = report_sections(report.attacks)
-    glossary = list(dict.fromkeys(
-        entry for kind in dict.fromkeys(a.result_kind for a in report.attacks)
-        for entry in scorer_for(kind).section.glossary
-    ))
+    kinds = dict.fromkeys(a.result_kind for a in report.attacks)
+    glossary = list(dict.fromkeys([
+        *(SWEEP_GLOSSARY if report.sweep is not None else ()),
+        *(entry for kind in kinds for entry in scorer_for(kind).section.glossary),
+    ]))
     return env.get_template(TEMPLATE).render(
         r=report,
+        sweep_plot=frontier_plot(report.sweep) if report.sweep is not None else None,
         sections=sections,
         glossary=glossary,
         risk_colours=RISK_COLOURS,

@@ -13,6 +13,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from leakrange.common.threat_model import Access, Knowledge, ThreatModel
+from leakrange.report.sweep_schema import SweepSection, SweepVariant
 from leakrange.scoring.findings import AttackReport, OverallRisk, ScoreHistogram, VulnerableRecord
 
 __all__ = [
@@ -23,6 +24,8 @@ __all__ = [
     "OverallRisk",
     "Report",
     "ScoreHistogram",
+    "SweepSection",
+    "SweepVariant",
     "TargetInfo",
     "ThreatModelSection",
     "VulnerableRecord",
@@ -69,6 +72,8 @@ class TargetInfo(_Frozen):
     train_size: int | None = Field(default=None, ge=0, description="records the model saw")
     train_accuracy: float | None = None
     test_accuracy: float | None = None
+    test_size: int | None = Field(
+        default=None, ge=0, description="records the test accuracy was measured on")
     reference_model: str | None = Field(
         default=None, description="architecture of the reference models (imported targets)")
     defences: dict[str, Any] = Field(
@@ -89,3 +94,5 @@ class Report(_Frozen):
     target: TargetInfo
     attacks: list[AttackReport]
     overall: Overall
+    # A defence sweep (``target.variants``): the variants compared; None for one target.
+    sweep: SweepSection | None = None

@@ -32,6 +32,7 @@ from leakrange.scoring.findings import (
     VulnerableRecord,
 )
 from leakrange.scoring.outcome import AttackOutcome
+from leakrange.scoring.subgroups import subgroup_findings
 from leakrange.v1 import attack_pb2
 
 HEADLINE_FPRS = ("1%", "0.1%")
@@ -153,9 +154,15 @@ class MembershipScorer(Scorer):
                  ) -> dict[str, Any]:
         evidence: dict[str, Any] = {"scores": load_scores(store, artifact),
                                     "is_member": truth.is_member}
+        extra: dict[str, Any] = {}
         claim = getattr(truth, "dp_claim", None)
         if claim is not None:
-            evidence["evidence"] = {"dp_claim": claim}
+            extra["dp_claim"] = claim
+        groups = getattr(truth, "subgroups", None)
+        if groups is not None:
+            extra["subgroups"] = groups
+        if extra:
+            evidence["evidence"] = extra
         return evidence
 
     def attack_report(self, outcome: AttackOutcome, n_bootstrap: int, seed: int
@@ -171,7 +178,14 @@ class MembershipScorer(Scorer):
         scores = np.asarray(outcome.scores, dtype=np.float64)
         member = np.asarray(outcome.is_member).astype(bool)
         claim = outcome.evidence.get("dp_claim")
-        findings = {"dp_audit": dp_audit_findings(scores, member, claim, seed)} if claim else {}
+        findings: dict[str, Any] = {}
+        if claim:
+            findings["dp_audit"] = dp_audit_findings(scores, member, claim, seed)
+        groups = outcome.evidence.get("subgroups")
+        if groups is not None:
+            findings["subgroups"] = subgroup_findings(
+                scores, member, groups.names, groups.codes, groups.attribute, groups.fpr,
+                n_bootstrap=n_bootstrap, seed=seed)
         return AttackReport(
             status="succeeded", metrics=metrics, risk_level=risk_level(metrics), findings=findings,
             score_histogram=score_histogram(scores, member, HISTOGRAM_BINS),

@@ -59,10 +59,16 @@ class ModelTarget(PreparedTarget):
             attribute_truth,
             hidden_columns,
         )
+        from leakrange.orchestrator.subgroups import Subgroups, subgroup_codes
 
         data = datasets.get(self.dataset)
-        audit = replace(build_audit(self.split, exercise.audit.records_per_side, exercise.seed),
-                        dp_claim=self.dp_claim())
+        audit = build_audit(self.split, exercise.audit.records_per_side, exercise.seed)
+        chosen = exercise.audit.subgroups
+        groups = None
+        if chosen is not None:
+            names, codes = subgroup_codes(data, audit.rows, chosen.attribute)
+            groups = Subgroups(chosen.attribute, names, codes, chosen.fpr)
+        audit = replace(audit, dp_claim=self.dp_claim(), subgroups=groups)
         population = adversary_rows(self.split, exercise.threat_model.knowledge, exercise.seed)
         truth: dict[str, object] = {
             MEMBERSHIP: audit,
@@ -86,6 +92,7 @@ class ModelTarget(PreparedTarget):
             n_members=int(audit.is_member.sum()), n_nonmembers=int((~audit.is_member).sum()),
             train_size=len(self.split.members),
             train_accuracy=self.train_accuracy, test_accuracy=self.test_accuracy,
+            test_size=len(self.split.nonmembers),
             defences=defence_summary(self.recipe, self.defences),
         )
 
