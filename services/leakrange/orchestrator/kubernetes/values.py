@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from leakrange.common.errors import InvalidArgument
+from leakrange.common.query_budget import budget_is_limited
 from leakrange.orchestrator.backend import TargetDeploySpec
 from leakrange.orchestrator.kubernetes.names import check_exercise_id
 
@@ -68,7 +69,7 @@ def target_values(target: TargetDeploySpec | None, tokens_secret_name: str) -> d
         "output": access.output,
         "topK": access.top_k,
         "rounding": access.rounding,
-        "queryBudget": access.query_budget or None,
+        "queryBudget": access.query_budget if budget_is_limited(access.query_budget) else None,
         "whiteBox": access.white_box,
         "tokensSecret": {"name": tokens_secret_name},
     }
