@@ -148,7 +148,10 @@ def test_store_choice_shapes_the_orchestrator(control_renders: dict[str, Manifes
         "secretKeyRef": {"name": "range-api-token", "key": "token"}
     }
     ext = control_renders["external-s3"]
-    assert ext.kind("StatefulSet") == [] and ext.kind("Secret") == []
+    assert ext.kind("StatefulSet") == []
+    # No credentials of its own: only the (empty) Secret the orchestrator keeps tokens in.
+    assert [(s["metadata"]["name"], s.get("data")) for s in ext.kind("Secret")] == [
+        ("range-leakrange-exercise-tokens", None)]
     assert ext.kind("PersistentVolumeClaim") == []  # existingClaim is used instead
     assert {d["kind"] for d in control_renders["defaults"].docs} >= {
         "StatefulSet", "Secret", "PersistentVolumeClaim", "Role", "RoleBinding", "ServiceAccount",

@@ -86,6 +86,12 @@ app.kubernetes.io/component: minio
 {{- end -}}
 
 {{/* API token Secret: name and key. */}}
+{{/* The one Secret holding every exercise's tokens (two keys per exercise, set by the
+     orchestrator); the orchestrator's Role names it, and no other Secret. */}}
+{{- define "leakrange.exerciseTokens.secretName" -}}
+{{- printf "%s-exercise-tokens" (include "leakrange.fullname" .) | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+
 {{- define "leakrange.auth.secretName" -}}
 {{- default (printf "%s-api-token" (include "leakrange.fullname" .)) .Values.auth.existingSecret -}}
 {{- end -}}

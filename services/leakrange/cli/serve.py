@@ -186,6 +186,14 @@ def serve_orchestrator(
     helm: Annotated[str, typer.Option(
         "--helm", envvar="LEAKRANGE_HELM", help="kubernetes backend: the helm binary.")
     ] = "helm",
+    helm_driver: Annotated[str, typer.Option(
+        "--helm-driver", envvar="LEAKRANGE_HELM_DRIVER",
+        help="kubernetes backend: where helm keeps release records (configmap | secret).")
+    ] = "configmap",
+    tokens_secret: Annotated[str, typer.Option(
+        "--tokens-secret", envvar="LEAKRANGE_TOKENS_SECRET",
+        help="kubernetes backend: the one Secret holding every exercise's tokens.")
+    ] = "leakrange-exercise-tokens",  # noqa: S107 - a Secret's name
     host: Host = "127.0.0.1",
     port: Port = 50050,
     metrics_port: MetricsPort = None,
@@ -218,6 +226,7 @@ def serve_orchestrator(
             exercise_chart=Path(exercise_chart) if exercise_chart else None,
             exercise_values=Path(exercise_values) if exercise_values else None, helm_bin=helm,
             exercise_pods=Path(exercise_pods) if exercise_pods else None,
+            helm_driver=helm_driver, tokens_secret=tokens_secret,
         )
         server, _orchestrator = build_orchestrator_server(settings, options)
         server.start()
