@@ -15,7 +15,9 @@ from tests.helm.rendering import (
     CONTROL_RELEASE,
     EXERCISE_BASE,
     EXERCISE_CHART,
+    EXERCISE_RELEASE,
     Manifests,
+    helm_template,
     pod_labels,
     render,
 )
@@ -32,8 +34,8 @@ STANDARD_LABELS = (
 
 @pytest.mark.parametrize(
     ("chart", "values"),
-    [(CONTROL_CHART, [CONTROL_BASE]), (EXERCISE_CHART, [EXERCISE_BASE])],
-    ids=["control", "exercise"],
+    [(CONTROL_CHART, [CONTROL_BASE]), (EXERCISE_CHART, [EXERCISE_BASE]), (EXERCISE_CHART, [])],
+    ids=["control", "exercise", "exercise-bare-defaults"],
 )
 def test_helm_lint_strict(helm_bin: Path, chart: Path, values: list[Path]) -> None:
     cmd = [str(helm_bin), "lint", "--strict", str(chart)]
@@ -42,6 +44,20 @@ def test_helm_lint_strict(helm_bin: Path, chart: Path, values: list[Path]) -> No
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=60, check=False)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "0 chart(s) failed" in proc.stdout
+
+
+def test_exercise_chart_defaults_render_every_kind(helm_bin: Path) -> None:
+    """Scanners and `helm template` with no values see the whole chart (it rendered nothing
+    before): target and adversary Deployments, Services and NetworkPolicies, all valid."""
+    proc = helm_template(helm_bin, EXERCISE_CHART, [], EXERCISE_RELEASE)
+    assert proc.returncode == 0, proc.stderr
+    docs = Manifests.parse(proc.stdout).docs
+    for doc in docs:
+        kubernetes_validate.validate(doc, KUBERNETES_VERSION, strict=True)
+    names = {(d["kind"], d["metadata"]["name"]) for d in docs}
+    assert {("Deployment", "ex-example-target"), ("Deployment", "ex-example-mia"),
+            ("Service", "ex-example-target"), ("Service", "ex-example-mia")} <= names
+    assert {d["kind"] for d in docs} >= {"Deployment", "Service", "NetworkPolicy"}
 
 
 @pytest.mark.parametrize("case", ALL_IDS)

@@ -148,13 +148,14 @@ def test_adversary_pods_never_hold_target_tokens_or_ground_truth_credentials(
     target = manifests.named("Deployment", "ex-adult-mia-001-target")
     target_env = {e["name"]: e for e in pod_spec(target)["containers"][0]["env"]}
     assert target_env["LEAKRANGE_CLIENT_TOKENS"]["valueFrom"]["secretKeyRef"]["key"] == (
-        "client-tokens"
+        "adult-mia-001.client-tokens"
     )
     assert target_env["LEAKRANGE_S3_ACCESS_KEY"]["valueFrom"]["secretKeyRef"]["name"] == "range-s3"
     adversary = manifests.named("Deployment", "ex-adult-mia-001-mia")
     env = {e["name"]: e for e in pod_spec(adversary)["containers"][0]["env"]}
     assert "LEAKRANGE_CLIENT_TOKENS" not in env
-    assert env["LEAKRANGE_TOKEN"]["valueFrom"]["secretKeyRef"]["key"] == "service-token"
+    assert env["LEAKRANGE_TOKEN"]["valueFrom"]["secretKeyRef"]["key"] == (
+        "adult-mia-001.service-token")
     for key in ("LEAKRANGE_S3_ACCESS_KEY", "LEAKRANGE_S3_SECRET_KEY"):
         assert env[key]["valueFrom"]["secretKeyRef"]["name"] == "range-s3-adversary"
     assert pod_spec(adversary)["enableServiceLinks"] is False

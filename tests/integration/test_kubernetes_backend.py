@@ -540,7 +540,8 @@ def test_a_failing_helm_command_gives_a_short_clean_error(helm_binary: Path,
                                                           tmp_path: Path) -> None:
     values_file = tmp_path / "values.json"
     values_file.write_text(json.dumps({  # passes the schema, not the chart's validateValues
-        "exercise": {"id": "ex-1"}, "target": {"tokensSecret": {"name": "t"}},
+        "exercise": {"id": "ex-1"}, "store": {"url": ""},
+        "target": {"model": "", "tokensSecret": {"name": "t"}},
         "adversaries": [{"family": "mia", "resources": {"requests": {"cpu": "1", "memory": "1Gi"},
                                                         "limits": {"cpu": "1", "memory": "1Gi"}}}],
     }))

@@ -71,6 +71,16 @@ app.kubernetes.io/component: adversary
 {{- toYaml $res -}}
 {{- end -}}
 
+{{/* Keys of this exercise in the tokens Secret: the values, or <exercise.id>.client-tokens /
+     <exercise.id>.service-token (the keys the orchestrator writes) when they are empty. */}}
+{{- define "leakrange-exercise.clientTokensKey" -}}
+{{- default (printf "%s.client-tokens" .Values.exercise.id) .Values.target.tokensSecret.clientTokensKey -}}
+{{- end -}}
+
+{{- define "leakrange-exercise.serviceTokenKey" -}}
+{{- default (printf "%s.service-token" .Values.exercise.id) .Values.target.tokensSecret.serviceTokenKey -}}
+{{- end -}}
+
 {{/* Store credentials as env vars. Call with the credentials-secret values object. */}}
 {{- define "leakrange-exercise.storeEnv" -}}
 - name: LEAKRANGE_S3_ACCESS_KEY
