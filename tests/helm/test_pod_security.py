@@ -70,6 +70,10 @@ def test_grpc_services_use_native_grpc_probes(
             continue
         for container in pod_spec(workload)["containers"]:
             grpc_port = next(p["containerPort"] for p in container["ports"] if p["name"] == "grpc")
+            args = container["args"]
+            # Under TLS the probes go to the plaintext health-only port (kubelet cannot do TLS).
+            if "--health-port" in args:
+                grpc_port = int(args[args.index("--health-port") + 1])
             for probe in ("startupProbe", "livenessProbe", "readinessProbe"):
                 assert container[probe]["grpc"] == {"port": grpc_port}, probe
             checked += 1

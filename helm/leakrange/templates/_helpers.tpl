@@ -290,6 +290,22 @@ seccompProfile:
 {{- $errors = append $errors (printf "minio.resources.%s is required" $name) -}}
 {{- end -}}
 {{- end -}}
+{{- if .Values.tls.enabled -}}
+{{- if not .Values.tls.orchestratorSecretName -}}
+{{- $errors = append $errors "tls.orchestratorSecretName is required when tls.enabled is true" -}}
+{{- end -}}
+{{- if not .Values.tls.exerciseSecretName -}}
+{{- $errors = append $errors "tls.exerciseSecretName is required when tls.enabled is true" -}}
+{{- end -}}
+{{- if not .Values.tls.adversarySecretName -}}
+{{- $errors = append $errors "tls.adversarySecretName is required when tls.enabled is true" -}}
+{{- else if eq .Values.tls.adversarySecretName .Values.tls.exerciseSecretName -}}
+{{- $errors = append $errors "tls.adversarySecretName must differ from tls.exerciseSecretName" -}}
+{{- end -}}
+{{- if eq (int .Values.tls.healthPort) (int .Values.orchestrator.port) -}}
+{{- $errors = append $errors "tls.healthPort must differ from orchestrator.port" -}}
+{{- end -}}
+{{- end -}}
 {{- if $errors -}}
 {{- fail (printf "\nVALUES VALIDATION:\n%s" (join "\n" $errors)) -}}
 {{- end -}}
