@@ -45,7 +45,11 @@ app.kubernetes.io/component: adversary
 
 {{- define "leakrange-exercise.target.image" -}}
 {{- $img := .Values.target.image -}}
+{{- if $img.digest -}}
+{{- printf "%s@%s" $img.repository $img.digest -}}
+{{- else -}}
 {{- printf "%s:%s" $img.repository (default .Chart.AppVersion $img.tag) -}}
+{{- end -}}
 {{- end -}}
 
 {{/* Default image of an attack family. Call with (dict "ctx" $ "family" F). */}}

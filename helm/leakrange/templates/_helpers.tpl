@@ -80,9 +80,22 @@ app.kubernetes.io/component: minio
 {{- end -}}
 {{- end -}}
 
+{{/* An image reference: repository@digest when a digest is set (immutable), else repository:tag. */}}
+{{- define "leakrange.imageRef" -}}
+{{- if .digest -}}
+{{- printf "%s@%s" .repository .digest -}}
+{{- else -}}
+{{- printf "%s:%s" .repository .tag -}}
+{{- end -}}
+{{- end -}}
+
 {{- define "leakrange.orchestrator.image" -}}
 {{- $img := .Values.orchestrator.image -}}
-{{- printf "%s:%s" $img.repository (default .Chart.AppVersion $img.tag) -}}
+{{- include "leakrange.imageRef" (dict "repository" $img.repository "tag" (default .Chart.AppVersion $img.tag) "digest" $img.digest) -}}
+{{- end -}}
+
+{{- define "leakrange.minio.image" -}}
+{{- include "leakrange.imageRef" .Values.minio.image -}}
 {{- end -}}
 
 {{/* API token Secret: name and key. */}}
