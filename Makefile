@@ -15,8 +15,12 @@ TOOLS  := .tools
 NPM    ?= npm
 BUF    := $(TOOLS)/node_modules/.bin/buf
 BUF_STAMP := $(TOOLS)/.buf-$(BUF_VERSION)
+# checkov (chart and Dockerfile scanner, tests/helm/test_checkov.py) in its own venv: its
+# dependencies would clash with the range's lock.
+CHECKOV_VENV  := .venv-checkov
+CHECKOV_STAMP := $(CHECKOV_VENV)/.installed
 
-.PHONY: setup test lint typecheck protos check-protos buf lint-protos catalogue check-catalogue bench demo images clean
+.PHONY: setup checkov test lint typecheck protos check-protos buf lint-protos catalogue check-catalogue bench demo images clean
 
 setup: $(STAMP) $(MLSERVER_STAMP)
 
@@ -39,7 +43,15 @@ $(MLSERVER_STAMP): requirements/mlserver-lock.txt
 	$(MLSERVER_VENV)/bin/python -m pip check
 	touch $(MLSERVER_STAMP)
 
-test: setup check-protos check-catalogue lint typecheck
+checkov: $(CHECKOV_STAMP)
+
+$(CHECKOV_STAMP): requirements/checkov-lock.txt
+	$(PYTHON) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/python -m pip install --quiet --no-compile --no-deps -r requirements/checkov-lock.txt
+	$(CHECKOV_VENV)/bin/python -m pip check
+	touch $(CHECKOV_STAMP)
+
+test: setup checkov check-protos check-catalogue lint typecheck
 	$(PY) -m pytest -q $(PYTEST_ARGS)
 
 lint: setup
@@ -87,4 +99,4 @@ images:
 	bash attack-images/build.sh
 
 clean:
-	rm -rf $(VENV) $(MLSERVER_VENV) $(TOOLS) .pytest_cache .mypy_cache .ruff_cache out
+	rm -rf $(VENV) $(MLSERVER_VENV) $(CHECKOV_VENV) $(TOOLS) .pytest_cache .mypy_cache .ruff_cache out

@@ -41,7 +41,7 @@ build "$BASE" attack-images/base/Dockerfile \
   --build-arg "CUDA_VERSION=${CUDA_VERSION}" --build-arg "TORCH_CUDA=${TORCH_CUDA}"
 for family in "${FAMILIES[@]}"; do
   build "${REGISTRY}/attack-${family}:${TAG}" "attack-images/${family}/Dockerfile" \
-    --build-arg "BASE_IMAGE=${BASE}"
+    --build-arg "REGISTRY=${REGISTRY}" --build-arg "TAG=${TAG}"
 done
 build "${REGISTRY}/range:${TAG}" attack-images/range/Dockerfile
 

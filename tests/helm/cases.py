@@ -12,6 +12,7 @@ CONTROL_CASES: dict[str, list[Path]] = {
     "external-s3": [CONTROL_BASE, VALUES_DIR / "control-external-s3.yaml"],
     "servicemonitor": [CONTROL_BASE, VALUES_DIR / "control-servicemonitor.yaml"],
     "no-networkpolicy": [CONTROL_BASE, VALUES_DIR / "control-no-networkpolicy.yaml"],
+    "tls": [CONTROL_BASE, VALUES_DIR / "control-tls.yaml"],
 }
 EXERCISE_CASES: dict[str, list[Path]] = {
     "minimal": [EXERCISE_BASE],
@@ -21,6 +22,7 @@ EXERCISE_CASES: dict[str, list[Path]] = {
     "no-networkpolicy": [EXERCISE_BASE, VALUES_DIR / "exercise-no-networkpolicy.yaml"],
     "no-target": [EXERCISE_BASE, VALUES_DIR / "exercise-no-target.yaml"],
     "endpoint": [EXERCISE_BASE, VALUES_DIR / "exercise-endpoint.yaml"],
+    "tls": [EXERCISE_BASE, VALUES_DIR / "exercise-tls.yaml"],
 }
 # Rendered from the control plane's own exercise-values.yaml + one exercise's spec.
 FROM_CONTROL_PLANE = "from-control-plane"

@@ -9,21 +9,25 @@ import kubernetes_validate
 import pytest
 
 from tests.helm.cases import ALL_IDS, EXERCISE_IDS
+from tests.helm.monitoring_crds import SCHEMAS as CRD_SCHEMAS
+from tests.helm.monitoring_crds import validate_custom_resource
 from tests.helm.rendering import (
     CONTROL_BASE,
     CONTROL_CHART,
     CONTROL_RELEASE,
     EXERCISE_BASE,
     EXERCISE_CHART,
+    EXERCISE_RELEASE,
     Manifests,
+    helm_template,
     pod_labels,
     render,
 )
 
 KUBERNETES_VERSION = "1.35"
-# Custom resources have no schema in kubernetes-validate: only these are skipped (the
-# ServiceMonitor of prometheus-operator). Any other kind without a schema fails the test.
-CRD_KINDS = {("monitoring.coreos.com/v1", "ServiceMonitor")}
+# Custom resources have no schema in kubernetes-validate: the prometheus-operator kinds are
+# checked against tests/helm/monitoring_crds.py instead. Any other kind without a schema fails.
+CRD_KINDS = set(CRD_SCHEMAS)
 STANDARD_LABELS = (
     "app.kubernetes.io/name", "app.kubernetes.io/instance", "app.kubernetes.io/version",
     "app.kubernetes.io/component", "app.kubernetes.io/part-of", "app.kubernetes.io/managed-by",
@@ -32,8 +36,8 @@ STANDARD_LABELS = (
 
 @pytest.mark.parametrize(
     ("chart", "values"),
-    [(CONTROL_CHART, [CONTROL_BASE]), (EXERCISE_CHART, [EXERCISE_BASE])],
-    ids=["control", "exercise"],
+    [(CONTROL_CHART, [CONTROL_BASE]), (EXERCISE_CHART, [EXERCISE_BASE]), (EXERCISE_CHART, [])],
+    ids=["control", "exercise", "exercise-bare-defaults"],
 )
 def test_helm_lint_strict(helm_bin: Path, chart: Path, values: list[Path]) -> None:
     cmd = [str(helm_bin), "lint", "--strict", str(chart)]
@@ -44,17 +48,35 @@ def test_helm_lint_strict(helm_bin: Path, chart: Path, values: list[Path]) -> No
     assert "0 chart(s) failed" in proc.stdout
 
 
+def test_exercise_chart_defaults_render_every_kind(helm_bin: Path) -> None:
+    """Scanners and `helm template` with no values see the whole chart (it rendered nothing
+    before): target and adversary Deployments, Services and NetworkPolicies, all valid."""
+    proc = helm_template(helm_bin, EXERCISE_CHART, [], EXERCISE_RELEASE)
+    assert proc.returncode == 0, proc.stderr
+    docs = Manifests.parse(proc.stdout).docs
+    for doc in docs:
+        kubernetes_validate.validate(doc, KUBERNETES_VERSION, strict=True)
+    names = {(d["kind"], d["metadata"]["name"]) for d in docs}
+    assert {("Deployment", "ex-example-target"), ("Deployment", "ex-example-mia"),
+            ("Service", "ex-example-target"), ("Service", "ex-example-mia")} <= names
+    assert {d["kind"] for d in docs} >= {"Deployment", "Service", "NetworkPolicy"}
+
+
 @pytest.mark.parametrize("case", ALL_IDS)
 def test_every_manifest_is_valid_kubernetes_1_35(
     all_renders: dict[str, Manifests], case: str
 ) -> None:
     docs = all_renders[case].docs
-    skipped = [d for d in docs if (d["apiVersion"], d["kind"]) in CRD_KINDS]
+    custom = [d for d in docs if (d["apiVersion"], d["kind"]) in CRD_KINDS]
     for doc in docs:
-        if doc not in skipped:
+        if doc in custom:
+            validate_custom_resource(doc, KUBERNETES_VERSION)
+        else:
             kubernetes_validate.validate(doc, KUBERNETES_VERSION, strict=True)
-    assert len(docs) - len(skipped) >= 4
-    assert len(skipped) == (1 if case == "control/servicemonitor" else 0)
+    assert len(docs) - len(custom) >= 4
+    # The ServiceMonitor of the orchestrator and the PodMonitor of the exercises.
+    assert sorted(d["kind"] for d in custom) == (
+        ["PodMonitor", "ServiceMonitor"] if case == "control/servicemonitor" else [])
 
 
 @pytest.mark.parametrize("case", ALL_IDS)
@@ -148,7 +170,10 @@ def test_store_choice_shapes_the_orchestrator(control_renders: dict[str, Manifes
         "secretKeyRef": {"name": "range-api-token", "key": "token"}
     }
     ext = control_renders["external-s3"]
-    assert ext.kind("StatefulSet") == [] and ext.kind("Secret") == []
+    assert ext.kind("StatefulSet") == []
+    # No credentials of its own: only the (empty) Secret the orchestrator keeps tokens in.
+    assert [(s["metadata"]["name"], s.get("data")) for s in ext.kind("Secret")] == [
+        ("range-leakrange-exercise-tokens", None)]
     assert ext.kind("PersistentVolumeClaim") == []  # existingClaim is used instead
     assert {d["kind"] for d in control_renders["defaults"].docs} >= {
         "StatefulSet", "Secret", "PersistentVolumeClaim", "Role", "RoleBinding", "ServiceAccount",

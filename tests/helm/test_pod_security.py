@@ -70,6 +70,10 @@ def test_grpc_services_use_native_grpc_probes(
             continue
         for container in pod_spec(workload)["containers"]:
             grpc_port = next(p["containerPort"] for p in container["ports"] if p["name"] == "grpc")
+            args = container["args"]
+            # Under TLS the probes go to the plaintext health-only port (kubelet cannot do TLS).
+            if "--health-port" in args:
+                grpc_port = int(args[args.index("--health-port") + 1])
             for probe in ("startupProbe", "livenessProbe", "readinessProbe"):
                 assert container[probe]["grpc"] == {"port": grpc_port}, probe
             checked += 1
@@ -148,13 +152,14 @@ def test_adversary_pods_never_hold_target_tokens_or_ground_truth_credentials(
     target = manifests.named("Deployment", "ex-adult-mia-001-target")
     target_env = {e["name"]: e for e in pod_spec(target)["containers"][0]["env"]}
     assert target_env["LEAKRANGE_CLIENT_TOKENS"]["valueFrom"]["secretKeyRef"]["key"] == (
-        "client-tokens"
+        "adult-mia-001.client-tokens"
     )
     assert target_env["LEAKRANGE_S3_ACCESS_KEY"]["valueFrom"]["secretKeyRef"]["name"] == "range-s3"
     adversary = manifests.named("Deployment", "ex-adult-mia-001-mia")
     env = {e["name"]: e for e in pod_spec(adversary)["containers"][0]["env"]}
     assert "LEAKRANGE_CLIENT_TOKENS" not in env
-    assert env["LEAKRANGE_TOKEN"]["valueFrom"]["secretKeyRef"]["key"] == "service-token"
+    assert env["LEAKRANGE_TOKEN"]["valueFrom"]["secretKeyRef"]["key"] == (
+        "adult-mia-001.service-token")
     for key in ("LEAKRANGE_S3_ACCESS_KEY", "LEAKRANGE_S3_SECRET_KEY"):
         assert env[key]["valueFrom"]["secretKeyRef"]["name"] == "range-s3-adversary"
     assert pod_spec(adversary)["enableServiceLinks"] is False

@@ -25,6 +25,9 @@ KIND_RESOURCES = {
 WRITE_VERBS = {"get", "list", "create", "update", "patch", "delete"}
 
 
+TOKENS_SECRET = "range-leakrange-exercise-tokens"
+
+
 def _grants(role: dict[str, Any]) -> dict[tuple[str, str], set[str]]:
     grants: dict[tuple[str, str], set[str]] = {}
     for rule in role["rules"]:
@@ -57,17 +60,36 @@ def test_role_covers_exactly_what_the_exercise_chart_renders(
     assert rendered_kinds == set(KIND_RESOURCES)
     for kind in rendered_kinds:
         assert grants[KIND_RESOURCES[kind]] >= WRITE_VERBS, kind
-    # helm keeps release records in Secrets of the release namespace.
-    assert grants[("", "secrets")] >= WRITE_VERBS
+    # helm keeps release records in ConfigMaps (HELM_DRIVER=configmap, see below).
+    assert grants[("", "configmaps")] >= WRITE_VERBS
     # Read-only for diagnostics; nothing else at all.
     assert grants[("", "pods")] == {"get", "list", "watch"}
     assert grants[("", "pods/log")] == {"get"}
     assert grants[("", "events")] == {"get", "list", "watch"}
     assert grants[("apps", "replicasets")] == {"get", "list", "watch"}
-    expected = {*KIND_RESOURCES.values(), ("", "secrets"), ("", "pods"), ("", "pods/log"),
-                ("", "events"), ("apps", "replicasets")}
+    expected = {*KIND_RESOURCES.values(), ("", "secrets"), ("", "configmaps"), ("", "pods"),
+                ("", "pods/log"), ("", "events"), ("apps", "replicasets")}
     assert set(grants) == expected
-    assert ("", "configmaps") not in grants and ("", "pods/exec") not in grants
+    assert ("", "pods/exec") not in grants
+
+
+def test_role_reaches_one_named_secret_only(control_renders: dict[str, Manifests]) -> None:
+    """The orchestrator reads and patches the exercises' tokens Secret and no other: no list or
+    watch (which would return every Secret's data), no create or delete."""
+    manifests = control_renders["defaults"]
+    role = manifests.named("Role", "range-leakrange-orchestrator")
+    secret_rules = [rule for rule in role["rules"] if "secrets" in rule["resources"]]
+    assert secret_rules == [{"apiGroups": [""], "resources": ["secrets"],
+                             "resourceNames": [TOKENS_SECRET], "verbs": ["get", "patch"]}]
+    # The chart creates that Secret empty (helm never owns its keys) ...
+    secret = manifests.named("Secret", TOKENS_SECRET)
+    assert "data" not in secret and "stringData" not in secret
+    # ... and tells the orchestrator its name and to keep helm's records out of Secrets.
+    container = pod_spec(manifests.named("Deployment", "range-leakrange-orchestrator"))[
+        "containers"][0]
+    env = {e["name"]: e.get("value") for e in container["env"]}
+    assert env["LEAKRANGE_TOKENS_SECRET"] == TOKENS_SECRET
+    assert env["LEAKRANGE_HELM_DRIVER"] == "configmap"
 
 
 def test_role_binding_ties_the_role_to_the_orchestrator_account(

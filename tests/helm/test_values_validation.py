@@ -85,7 +85,7 @@ def test_bad_adversary_values_fail(
          "adversaries[1].family is listed twice"),
         (["--set", "target.gpu=-1"], "target.gpu must be a non-negative integer"),
         (["--set", "target.model="], "target.model is required"),
-        (["--set-json", "store.egress.podLabels={}"],
+        (["--set-json", "store.egress.podLabels=null"],
          "store.egress needs podLabels or cidrs when networkPolicy.enabled is true"),
     ],
     ids=["bad-id", "no-adversary", "duplicate-family", "negative-gpu", "no-model", "no-store"],

@@ -55,6 +55,7 @@ MODEL = "sha256:" + "ab" * 32
 TOKENS = {"alice": "tok-alice", "bob": "tok-bob"}
 SCHEDULER_MESSAGE = ("0/3 nodes are available: 3 Insufficient nvidia.com/gpu. preemption: 0/3 "
                      "nodes are available: 3 No preemption victims found for incoming pod.")
+TOKENS_SECRET = "leakrange-exercise-tokens"
 WAIT_S = 20.0  # upper bound for the test's own waits on the backend thread
 
 
@@ -192,9 +193,10 @@ def unschedulable(since: datetime) -> dict[str, Any]:
                             "lastTransitionTime": since.strftime("%Y-%m-%dT%H:%M:%SZ")}]}
 
 
-def secret_data(core: client.CoreV1Api, namespace: str, name: str) -> dict[str, str]:
+def secret_data(core: client.CoreV1Api, namespace: str, name: str = TOKENS_SECRET
+                ) -> dict[str, str]:
     secret = core.read_namespaced_secret(name, namespace)
-    return {k: base64.b64decode(v).decode() for k, v in secret.data.items()}
+    return {k: base64.b64decode(v).decode() for k, v in (secret.data or {}).items()}
 
 
 def assert_cleaned_up(core: client.CoreV1Api, recorder: ChartRecorder, namespace: str,
@@ -203,9 +205,7 @@ def assert_cleaned_up(core: client.CoreV1Api, recorder: ChartRecorder, namespace
     assert release in recorder.uninstalled
     assert recorder.list_releases() == []
     assert recorder.release_pods(release) == []
-    with pytest.raises(client.ApiException) as err:
-        core.read_namespaced_secret(f"{release}-tokens", namespace)
-    assert err.value.status == 404
+    assert not [key for key in secret_data(core, namespace) if key.startswith(exercise_id + ".")]
 
 
 def deploy_ready(pool: ThreadPoolExecutor, backend: KubernetesBackend, recorder: ChartRecorder,
@@ -242,14 +242,13 @@ def test_deploy_returns_the_service_addresses_once_every_pod_is_ready(
         "mia": f"{release}-mia.{namespace}.svc:50051",
         "inversion": f"{release}-inversion.{namespace}.svc:50051",
     }
-    # The tokens Secret: one principal:token per adversary for the target, and the token the
-    # adversary services require from the orchestrator (handed back in the Deployment).
-    assert secret_data(core, namespace, f"{release}-tokens") == {
-        "client-tokens": "alice:tok-alice,bob:tok-bob",
-        "service-token": deployment.attack_token,
+    # The one tokens Secret: the exercise's keys, one principal:token per adversary for the
+    # target, and the token the adversary services require from the orchestrator (handed back
+    # in the Deployment).
+    assert secret_data(core, namespace) == {
+        f"{exercise_id}.client-tokens": "alice:tok-alice,bob:tok-bob",
+        f"{exercise_id}.service-token": deployment.attack_token,
     }
-    labels = core.read_namespaced_secret(f"{release}-tokens", namespace).metadata.labels
-    assert labels["leakrange.io/exercise"] == exercise_id
     assert len(deployment.attack_token or "") >= 32
 
     # helm got the control plane's defaults first, then the exercise (no token in either).
@@ -267,10 +266,11 @@ def test_deploy_returns_the_service_addresses_once_every_pod_is_ready(
                         ("--model", MODEL)):
         assert args[args.index(flag) + 1] == value
     assert "--white-box" not in args
-    assert env_of(target)["LEAKRANGE_CLIENT_TOKENS"] == {"name": f"{release}-tokens",
-                                                         "key": "client-tokens"}
+    assert env_of(target)["LEAKRANGE_CLIENT_TOKENS"] == {"name": TOKENS_SECRET,
+                                                         "key": f"{exercise_id}.client-tokens"}
     mia = install.named("Deployment", f"{release}-mia")
-    assert env_of(mia)["LEAKRANGE_TOKEN"] == {"name": f"{release}-tokens", "key": "service-token"}
+    assert env_of(mia)["LEAKRANGE_TOKEN"] == {"name": TOKENS_SECRET,
+                                              "key": f"{exercise_id}.service-token"}
     assert {d["metadata"]["name"] for d in install.manifests if d["kind"] == "Service"} == {
         f"{release}-target", f"{release}-mia", f"{release}-inversion"}
     assert backend.check(deployment) is None
@@ -444,15 +444,17 @@ def test_cleanup_orphans_removes_exercise_releases_and_secrets_only(
     make_backend: Callable[..., KubernetesBackend], recorder: ChartRecorder,
     core: client.CoreV1Api, namespace: str, kube_emulator: KubeEmulator,
 ) -> None:
-    # What a killed orchestrator left: two releases, tokens Secrets of one of them and of a
-    # third exercise whose install never started; and what is not ours: the control plane.
+    # What a killed orchestrator left: two releases, tokens keys of one of them and of a third
+    # exercise whose install never started; and what is not ours: the control plane, its
+    # Secrets and keys of the tokens Secret that are no exercise's.
     recorder.releases.update({"ex-ex-000000000001": "leakrange-exercise",
                               "ex-ex-000000000002": "leakrange-exercise",
                               "ex-control": "leakrange", "range": "leakrange"})
     cluster = ExerciseCluster(kube_emulator.api_client(), namespace)
-    cluster.put_tokens_secret("ex-ex-000000000002-tokens", "ex-000000000002", "a:b", "s")
-    cluster.put_tokens_secret("ex-ex-000000000003-tokens", "ex-000000000003", "a:b", "s")
-    cluster.put_tokens_secret("ex-ex-000000000003-tokens", "ex-000000000003", "a:c", "t")
+    cluster.put_exercise_tokens(TOKENS_SECRET, "ex-000000000002", "a:b", "s")
+    cluster.put_exercise_tokens(TOKENS_SECRET, "ex-000000000003", "a:b", "s")
+    cluster.put_exercise_tokens(TOKENS_SECRET, "ex-000000000003", "a:c", "t")
+    core.patch_namespaced_secret(TOKENS_SECRET, namespace, {"data": {"README": "YQ=="}})
     core.create_namespaced_secret(namespace, {"metadata": {"name": "range-leakrange-minio"},
                                               "data": {"root-user": "YQ=="}})
 
@@ -460,8 +462,9 @@ def test_cleanup_orphans_removes_exercise_releases_and_secrets_only(
     assert backend.cleanup_orphans() == ["ex-000000000001", "ex-000000000002",
                                          "ex-000000000003"]
     assert recorder.list_releases(prefix="") == ["ex-control", "range"]
-    assert [s.metadata.name for s in core.list_namespaced_secret(namespace).items] == [
-        "range-leakrange-minio"]
+    assert sorted(s.metadata.name for s in core.list_namespaced_secret(namespace).items) == [
+        TOKENS_SECRET, "range-leakrange-minio"]
+    assert secret_data(core, namespace) == {"README": "a"}
     assert backend.cleanup_orphans() == []
 
 
@@ -481,9 +484,22 @@ def test_render_values_refuses_what_the_chart_cannot_deploy() -> None:
     values = render_values("ex-1", target_spec(output="label", query_budget=0), ["mia"], "s")
     assert values["target"] == {"enabled": True, "model": MODEL, "output": "label", "topK": 1,
                                 "rounding": None, "queryBudget": None, "whiteBox": False,
-                                "tokensSecret": {"name": "s"}}
+                                "tokensSecret": {"name": "s",
+                                                 "clientTokensKey": "ex-1.client-tokens",
+                                                 "serviceTokenKey": "ex-1.service-token"}}
     assert values["adversaries"] == [{"family": "mia", "gpu": 0, "resources": {
         "requests": {"cpu": "1", "memory": "2Gi"}, "limits": {"cpu": "2", "memory": "4Gi"}}}]
+
+
+def test_helm_runner_keeps_release_records_in_configmaps(tmp_path: Path) -> None:
+    """The Role grants no Secret but the tokens Secret: helm must not use its "secret" driver."""
+    script = tmp_path / "fake-helm"  # prints the driver helm would use
+    script.write_text("#!/bin/sh\nprintf '[{\"name\": \"ex-%s\"}]' \"$HELM_DRIVER\"\n")
+    script.chmod(0o755)
+    assert HelmRunner(script, "range").list_releases() == ["ex-configmap"]
+    assert HelmRunner(script, "range", driver="secret").list_releases() == ["ex-secret"]
+    with pytest.raises(InvalidArgument, match="helm_driver"):
+        HelmRunner(script, "range", driver="sql")
 
 
 def test_helm_runner_command_lines(tmp_path: Path) -> None:
@@ -524,7 +540,8 @@ def test_a_failing_helm_command_gives_a_short_clean_error(helm_binary: Path,
                                                           tmp_path: Path) -> None:
     values_file = tmp_path / "values.json"
     values_file.write_text(json.dumps({  # passes the schema, not the chart's validateValues
-        "exercise": {"id": "ex-1"}, "target": {"tokensSecret": {"name": "t"}},
+        "exercise": {"id": "ex-1"}, "store": {"url": ""},
+        "target": {"model": "", "tokensSecret": {"name": "t"}},
         "adversaries": [{"family": "mia", "resources": {"requests": {"cpu": "1", "memory": "1Gi"},
                                                         "limits": {"cpu": "1", "memory": "1Gi"}}}],
     }))
@@ -557,4 +574,4 @@ def test_real_helm_against_the_emulator_lists_uninstalls_and_fails_install_clean
         backend.deploy("ex-feedfeed0001", target_spec(), ["mia"], TOKENS)
     assert str(err.value).startswith("helm could not install the exercise: ")
     assert "tok-alice" not in str(err.value)
-    assert core.list_namespaced_secret(namespace).items == []
+    assert secret_data(core, namespace) == {}  # the exercise's keys are gone again

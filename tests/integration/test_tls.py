@@ -137,3 +137,39 @@ def test_incomplete_or_unreadable_tls_settings_name_the_option(
         build_server([binding], options)
     assert str(err.value).startswith(option)
     assert "secret-material" not in str(err.value)
+
+
+def test_a_tls_server_answers_plaintext_health_probes_on_its_health_port_only(pki: Path) -> None:
+    """Kubelet's native gRPC probes cannot do TLS: the health port serves grpc.health.v1 in
+    plaintext with the main port's states, and nothing else."""
+    from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+    binding = ServiceBinding(target_pb2.DESCRIPTOR.services_by_name["Target"], _Target(),
+                             target_pb2_grpc.add_TargetServicer_to_server)
+    options = ServerOptions(port=0, grace_seconds=0, tls_cert_file=str(pki / "server.crt"),
+                            tls_key_file=str(pki / "server.key"),
+                            tls_client_ca_file=str(pki / "ca.crt"), health_port=0)
+    server = build_server([binding], options)
+    assert server.health_port and server.health_port != server.port
+    probe = grpc.insecure_channel(f"127.0.0.1:{server.health_port}")
+    check = health_pb2_grpc.HealthStub(probe).Check
+    server.start()
+    try:
+        for name in ("", "leakrange.v1.Target"):
+            reply = check(health_pb2.HealthCheckRequest(service=name), timeout=10)
+            assert reply.status == health_pb2.HealthCheckResponse.SERVING
+        with pytest.raises(grpc.RpcError) as err:  # the probe port serves health only
+            _describe(probe)
+        assert err.value.code() == grpc.StatusCode.UNIMPLEMENTED
+        with pytest.raises(grpc.RpcError) as err:  # the main port still wants mutual TLS
+            health_pb2_grpc.HealthStub(grpc.insecure_channel(f"127.0.0.1:{server.port}")).Check(
+                health_pb2.HealthCheckRequest(), timeout=10)
+        assert err.value.code() == grpc.StatusCode.UNAVAILABLE
+        server.health.enter_graceful_shutdown()  # draining shows on the probe port at once
+        reply = check(health_pb2.HealthCheckRequest(), timeout=10)
+        assert reply.status == health_pb2.HealthCheckResponse.NOT_SERVING
+    finally:
+        server.stop(0)
+        probe.close()
+    with pytest.raises(InvalidArgument, match="health_port"):
+        build_server([binding], ServerOptions(port=50999, health_port=50999))

@@ -45,7 +45,11 @@ app.kubernetes.io/component: adversary
 
 {{- define "leakrange-exercise.target.image" -}}
 {{- $img := .Values.target.image -}}
+{{- if $img.digest -}}
+{{- printf "%s@%s" $img.repository $img.digest -}}
+{{- else -}}
 {{- printf "%s:%s" $img.repository (default .Chart.AppVersion $img.tag) -}}
+{{- end -}}
 {{- end -}}
 
 {{/* Default image of an attack family. Call with (dict "ctx" $ "family" F). */}}
@@ -69,6 +73,16 @@ app.kubernetes.io/component: adversary
 {{- $_ := set $res.limits "nvidia.com/gpu" $gpu -}}
 {{- end -}}
 {{- toYaml $res -}}
+{{- end -}}
+
+{{/* Keys of this exercise in the tokens Secret: the values, or <exercise.id>.client-tokens /
+     <exercise.id>.service-token (the keys the orchestrator writes) when they are empty. */}}
+{{- define "leakrange-exercise.clientTokensKey" -}}
+{{- default (printf "%s.client-tokens" .Values.exercise.id) .Values.target.tokensSecret.clientTokensKey -}}
+{{- end -}}
+
+{{- define "leakrange-exercise.serviceTokenKey" -}}
+{{- default (printf "%s.service-token" .Values.exercise.id) .Values.target.tokensSecret.serviceTokenKey -}}
 {{- end -}}
 
 {{/* Store credentials as env vars. Call with the credentials-secret values object. */}}
@@ -96,21 +110,75 @@ lifecycle:
 {{- end }}
 {{- end -}}
 
+{{/* Port of the native gRPC probes: the plaintext health-only port under TLS (kubelet's gRPC
+     probes cannot do TLS), else the gRPC port itself. */}}
+{{- define "leakrange-exercise.probePort" -}}
+{{- if .Values.tls.enabled -}}{{ .Values.tls.healthPort }}{{- else -}}{{ .Values.grpcPort }}{{- end -}}
+{{- end -}}
+
+{{/* Server TLS flags of a range service (certificates of the tls Secret). */}}
+{{- define "leakrange-exercise.tlsArgs" -}}
+{{- if .Values.tls.enabled }}
+- --tls-cert
+- /etc/leakrange-tls/tls.crt
+- --tls-key
+- /etc/leakrange-tls/tls.key
+{{- if .Values.tls.clientAuth }}
+- --tls-client-ca
+- /etc/leakrange-tls/ca.crt
+{{- end }}
+- --health-port
+- {{ .Values.tls.healthPort | quote }}
+{{- end }}
+{{- end -}}
+
+{{/* Client TLS of an adversary calling the target: verify it with ca.crt, present tls.crt. */}}
+{{- define "leakrange-exercise.clientTlsEnv" -}}
+{{- if .Values.tls.enabled }}
+- name: LEAKRANGE_CLIENT_TLS_CA
+  value: /etc/leakrange-tls/ca.crt
+{{- if .Values.tls.clientAuth }}
+- name: LEAKRANGE_CLIENT_TLS_CERT
+  value: /etc/leakrange-tls/tls.crt
+- name: LEAKRANGE_CLIENT_TLS_KEY
+  value: /etc/leakrange-tls/tls.key
+{{- end }}
+{{- end }}
+{{- end -}}
+
+{{- define "leakrange-exercise.tlsMount" -}}
+{{- if .Values.tls.enabled }}
+- name: tls
+  mountPath: /etc/leakrange-tls
+  readOnly: true
+{{- end }}
+{{- end -}}
+
+{{/* The TLS Secret volume. Call with (dict "ctx" $ "secret" NAME). */}}
+{{- define "leakrange-exercise.tlsVolume" -}}
+{{- if .ctx.Values.tls.enabled }}
+- name: tls
+  secret:
+    secretName: {{ .secret }}
+    defaultMode: 0440
+{{- end }}
+{{- end -}}
+
 {{- define "leakrange-exercise.grpcProbes" -}}
 startupProbe:
   grpc:
-    port: {{ .Values.grpcPort }}
+    port: {{ include "leakrange-exercise.probePort" . }}
   periodSeconds: 5
   failureThreshold: {{ .Values.probes.startupFailureThreshold }}
 livenessProbe:
   grpc:
-    port: {{ .Values.grpcPort }}
+    port: {{ include "leakrange-exercise.probePort" . }}
   periodSeconds: {{ .Values.probes.livenessPeriodSeconds }}
   timeoutSeconds: 5
   failureThreshold: 3
 readinessProbe:
   grpc:
-    port: {{ .Values.grpcPort }}
+    port: {{ include "leakrange-exercise.probePort" . }}
   periodSeconds: {{ .Values.probes.readinessPeriodSeconds }}
   timeoutSeconds: 5
   failureThreshold: 3
@@ -295,6 +363,19 @@ tolerations:
 {{- if not .Values.orchestrator.podLabels -}}
 {{- $errors = append $errors "orchestrator.podLabels must not be empty" -}}
 {{- end -}}
+{{- end -}}
+{{- if .Values.tls.enabled -}}
+{{- if not .Values.tls.secretName -}}
+{{- $errors = append $errors "tls.secretName is required when tls.enabled is true" -}}
+{{- end -}}
+{{- if not .Values.tls.adversarySecretName -}}
+{{- $errors = append $errors "tls.adversarySecretName is required when tls.enabled is true" -}}
+{{- else if eq .Values.tls.adversarySecretName .Values.tls.secretName -}}
+{{- $errors = append $errors "tls.adversarySecretName must differ from tls.secretName (adversaries never hold the target's key)" -}}
+{{- end -}}
+{{- end -}}
+{{- if and .Values.tls.enabled (eq (int .Values.tls.healthPort) (int .Values.grpcPort)) -}}
+{{- $errors = append $errors "tls.healthPort must differ from grpcPort" -}}
 {{- end -}}
 {{- if $errors -}}
 {{- fail (printf "\nVALUES VALIDATION:\n%s" (join "\n" $errors)) -}}

@@ -80,12 +80,31 @@ app.kubernetes.io/component: minio
 {{- end -}}
 {{- end -}}
 
+{{/* An image reference: repository@digest when a digest is set (immutable), else repository:tag. */}}
+{{- define "leakrange.imageRef" -}}
+{{- if .digest -}}
+{{- printf "%s@%s" .repository .digest -}}
+{{- else -}}
+{{- printf "%s:%s" .repository .tag -}}
+{{- end -}}
+{{- end -}}
+
 {{- define "leakrange.orchestrator.image" -}}
 {{- $img := .Values.orchestrator.image -}}
-{{- printf "%s:%s" $img.repository (default .Chart.AppVersion $img.tag) -}}
+{{- include "leakrange.imageRef" (dict "repository" $img.repository "tag" (default .Chart.AppVersion $img.tag) "digest" $img.digest) -}}
+{{- end -}}
+
+{{- define "leakrange.minio.image" -}}
+{{- include "leakrange.imageRef" .Values.minio.image -}}
 {{- end -}}
 
 {{/* API token Secret: name and key. */}}
+{{/* The one Secret holding every exercise's tokens (two keys per exercise, set by the
+     orchestrator); the orchestrator's Role names it, and no other Secret. */}}
+{{- define "leakrange.exerciseTokens.secretName" -}}
+{{- printf "%s-exercise-tokens" (include "leakrange.fullname" .) | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+
 {{- define "leakrange.auth.secretName" -}}
 {{- default (printf "%s-api-token" (include "leakrange.fullname" .)) .Values.auth.existingSecret -}}
 {{- end -}}
@@ -282,6 +301,22 @@ seccompProfile:
 {{- end -}}
 {{- if and $.Values.minio.enabled (not (index $.Values.minio.resources $name)) -}}
 {{- $errors = append $errors (printf "minio.resources.%s is required" $name) -}}
+{{- end -}}
+{{- end -}}
+{{- if .Values.tls.enabled -}}
+{{- if not .Values.tls.orchestratorSecretName -}}
+{{- $errors = append $errors "tls.orchestratorSecretName is required when tls.enabled is true" -}}
+{{- end -}}
+{{- if not .Values.tls.exerciseSecretName -}}
+{{- $errors = append $errors "tls.exerciseSecretName is required when tls.enabled is true" -}}
+{{- end -}}
+{{- if not .Values.tls.adversarySecretName -}}
+{{- $errors = append $errors "tls.adversarySecretName is required when tls.enabled is true" -}}
+{{- else if eq .Values.tls.adversarySecretName .Values.tls.exerciseSecretName -}}
+{{- $errors = append $errors "tls.adversarySecretName must differ from tls.exerciseSecretName" -}}
+{{- end -}}
+{{- if eq (int .Values.tls.healthPort) (int .Values.orchestrator.port) -}}
+{{- $errors = append $errors "tls.healthPort must differ from orchestrator.port" -}}
 {{- end -}}
 {{- end -}}
 {{- if $errors -}}

@@ -58,6 +58,12 @@ TlsClientCa = Annotated[
     typer.Option("--tls-client-ca", envvar="LEAKRANGE_TLS_CLIENT_CA", show_default=False,
                  help="Mutual TLS: require client certificates that chain to this PEM CA."),
 ]
+HealthPort = Annotated[
+    int | None,
+    typer.Option("--health-port", envvar="LEAKRANGE_HEALTH_PORT", show_default=False,
+                 help="Plaintext port serving only gRPC health, for probes that cannot do TLS "
+                      "(kubelet's); unset: none."),
+]
 LogLevel = Annotated[str, typer.Option("--log-level", envvar="LEAKRANGE_LOG_LEVEL")]
 Store = Annotated[
     str, typer.Option("--store", envvar="LEAKRANGE_STORE",
@@ -84,7 +90,7 @@ def server_options(
     host: str, port: int, metrics_port: int | None, token: str | None,
     client_tokens: str | None, max_message_bytes: int, grace_seconds: float,
     drain_delay: float = 0.0, tls_cert: str | None = None, tls_key: str | None = None,
-    tls_client_ca: str | None = None,
+    tls_client_ca: str | None = None, health_port: int | None = None,
 ) -> ServerOptions:
     return ServerOptions(
         host=host, port=port, metrics_port=metrics_port,
@@ -92,7 +98,7 @@ def server_options(
         auth_tokens=parse_tokens(token, client_tokens),
         max_message_bytes=max_message_bytes, grace_seconds=grace_seconds,
         drain_delay_seconds=drain_delay, tls_cert_file=tls_cert, tls_key_file=tls_key,
-        tls_client_ca_file=tls_client_ca,
+        tls_client_ca_file=tls_client_ca, health_port=health_port,
     )
 
 

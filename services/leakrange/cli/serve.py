@@ -14,6 +14,7 @@ from leakrange.cli.options import (
     ClientTokens,
     DrainDelay,
     Grace,
+    HealthPort,
     Host,
     LogLevel,
     MaxMessage,
@@ -74,6 +75,7 @@ def serve_target(
     tls_cert: TlsCert = None,
     tls_key: TlsKey = None,
     tls_client_ca: TlsClientCa = None,
+    health_port: HealthPort = None,
     log_level: LogLevel = "INFO",
 ) -> None:
     """Serve a model artifact under an access policy."""
@@ -85,7 +87,7 @@ def serve_target(
         policy = AccessPolicy.parse(output, rounding, query_budget, white_box)
         options = server_options(host, port, metrics_port, token, client_tokens,
                                  max_message_bytes, grace_seconds, drain_delay,
-                                 tls_cert, tls_key, tls_client_ca)
+                                 tls_cert, tls_key, tls_client_ca, health_port)
     except RangeError as err:
         _fail(err, EXIT_USAGE)
     try:
@@ -130,6 +132,7 @@ def serve_attack(
     tls_cert: TlsCert = None,
     tls_key: TlsKey = None,
     tls_client_ca: TlsClientCa = None,
+    health_port: HealthPort = None,
     log_level: LogLevel = "INFO",
     cores: Annotated[int | None, typer.Option(
         "--cores", envvar="LEAKRANGE_CORES", min=1,
@@ -143,7 +146,7 @@ def serve_attack(
     try:
         options = server_options(host, port, metrics_port, token, client_tokens,
                                  max_message_bytes, grace_seconds, drain_delay,
-                                 tls_cert, tls_key, tls_client_ca)
+                                 tls_cert, tls_key, tls_client_ca, health_port)
         server = build_attack_server(open_store(store), family, options, cores).start()
     except RangeError as err:
         _fail(err, EXIT_USAGE)
@@ -186,6 +189,14 @@ def serve_orchestrator(
     helm: Annotated[str, typer.Option(
         "--helm", envvar="LEAKRANGE_HELM", help="kubernetes backend: the helm binary.")
     ] = "helm",
+    helm_driver: Annotated[str, typer.Option(
+        "--helm-driver", envvar="LEAKRANGE_HELM_DRIVER",
+        help="kubernetes backend: where helm keeps release records (configmap | secret).")
+    ] = "configmap",
+    tokens_secret: Annotated[str, typer.Option(
+        "--tokens-secret", envvar="LEAKRANGE_TOKENS_SECRET",
+        help="kubernetes backend: the one Secret holding every exercise's tokens.")
+    ] = "leakrange-exercise-tokens",  # noqa: S107 - a Secret's name
     host: Host = "127.0.0.1",
     port: Port = 50050,
     metrics_port: MetricsPort = None,
@@ -197,6 +208,7 @@ def serve_orchestrator(
     tls_cert: TlsCert = None,
     tls_key: TlsKey = None,
     tls_client_ca: TlsClientCa = None,
+    health_port: HealthPort = None,
     log_level: LogLevel = "INFO",
 ) -> None:
     """Serve the orchestrator: queue, run and report exercises."""
@@ -211,13 +223,14 @@ def serve_orchestrator(
     try:
         options = server_options(host, port, metrics_port, token, client_tokens,
                                  max_message_bytes, grace_seconds, drain_delay,
-                                 tls_cert, tls_key, tls_client_ca)
+                                 tls_cert, tls_key, tls_client_ca, health_port)
         settings = OrchestratorSettings(
             store=store, data_dir=Path(data_dir), backend=backend,  # type: ignore[arg-type]
             concurrency=concurrency, child_log_level=child_log_level, namespace=namespace,
             exercise_chart=Path(exercise_chart) if exercise_chart else None,
             exercise_values=Path(exercise_values) if exercise_values else None, helm_bin=helm,
             exercise_pods=Path(exercise_pods) if exercise_pods else None,
+            helm_driver=helm_driver, tokens_secret=tokens_secret,
         )
         server, _orchestrator = build_orchestrator_server(settings, options)
         server.start()

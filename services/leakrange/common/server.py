@@ -78,6 +78,9 @@ class ServerOptions:
     tls_key_file: str | None = None
     # Mutual TLS: PEM CA bundle client certificates must chain to (requires tls_cert_file).
     tls_client_ca_file: str | None = None
+    # A second, plaintext port that serves grpc.health.v1 only (the same health states): kubelet's
+    # native gRPC probes cannot speak TLS. None: no such port; 0: any free port.
+    health_port: int | None = None
 
 
 class RangeServer:
@@ -91,9 +94,13 @@ class RangeServer:
         service_names: Sequence[str],
         registry: CollectorRegistry,
         options: ServerOptions,
+        health_server: grpc.Server | None = None,
+        health_port: int | None = None,
     ) -> None:
         self.server = server
         self.port = port
+        self.health_server = health_server
+        self.health_port = health_port
         self.health = health_servicer
         self.service_names = list(service_names)
         self.registry = registry
@@ -114,6 +121,8 @@ class RangeServer:
 
     def start(self) -> RangeServer:
         self.server.start()
+        if self.health_server is not None:
+            self.health_server.start()
         if self.options.metrics_port is not None:
             http, _thread = start_http_server(
                 self.options.metrics_port, addr=self.options.metrics_host, registry=self.registry
@@ -152,6 +161,8 @@ class RangeServer:
             except Exception:
                 log.exception("drain callback failed")
         self.server.stop(grace).wait()
+        if self.health_server is not None:
+            self.health_server.stop(0).wait()
         if self._metrics_http is not None:
             self._metrics_http.shutdown()
         log.info("stopped", extra={"address": self.address})
@@ -247,4 +258,26 @@ def build_server(
         raise OSError(f"could not bind {options.host}:{options.port}")
     for name in ["", *names]:
         health_servicer.set(name, health_pb2.HealthCheckResponse.NOT_SERVING)
-    return RangeServer(server, port, health_servicer, names, registry, options)
+    health_server, health_port = _health_only_server(health_servicer, options)
+    return RangeServer(server, port, health_servicer, names, registry, options,
+                       health_server, health_port)
+
+
+def _health_only_server(health_servicer: health.HealthServicer, options: ServerOptions
+                        ) -> tuple[grpc.Server | None, int | None]:
+    """The plaintext probe port: only grpc.health.v1 (Check/Watch of the same servicer), no
+    other service, no reflection, no auth (health states are no secret). Kubelet's native gRPC
+    probes cannot use TLS, so a TLS server gets this port for its probes."""
+    if options.health_port is None:
+        return None, None
+    if options.health_port == options.port and options.port != 0:
+        raise InvalidArgument("health_port", "must differ from --port")
+    server = grpc.server(
+        futures.ThreadPoolExecutor(max_workers=2, thread_name_prefix="grpc-health"),
+        options=[("grpc.max_receive_message_length", 4096), ("grpc.so_reuseport", 0)],
+    )
+    health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
+    port = server.add_insecure_port(f"{options.host}:{options.health_port}")
+    if port == 0:
+        raise OSError(f"could not bind {options.host}:{options.health_port}")
+    return server, port

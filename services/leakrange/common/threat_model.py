@@ -6,6 +6,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from leakrange.common.query_budget import UNLIMITED_BUDGET, budget_is_limited
 from leakrange.v1 import common_pb2
 
 OutputKind = Literal["logits", "probabilities", "topk", "label"]
@@ -36,7 +37,8 @@ class Access(BaseModel):
     output: OutputKind = "probabilities"
     top_k: int = Field(default=1, ge=1, le=100_000)
     rounding: int | None = Field(default=None, ge=0, le=12)
-    query_budget: int = Field(default=0, ge=0, le=10**15, description="records; 0 = unlimited")
+    query_budget: int = Field(default=UNLIMITED_BUDGET, ge=0, le=10**15,
+                              description="records; 0 = unlimited")
 
     def to_proto(self) -> common_pb2.Access:
         msg = common_pb2.Access(
@@ -126,7 +128,7 @@ class ThreatModel(BaseModel):
         if a.rounding is not None:
             parts[-1] += f", rounded to {a.rounding} decimals"
         parts[-1] += "."
-        if a.query_budget:
+        if budget_is_limited(a.query_budget):
             parts.append(f"Queries are limited to {a.query_budget:,} records.")
         parts.append(
             "The attacker knows the model's architecture."

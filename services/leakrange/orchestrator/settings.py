@@ -30,6 +30,10 @@ class OrchestratorSettings:
     exercise_values: Path | None = field(default_factory=lambda: _path_from_env(
         "LEAKRANGE_EXERCISE_VALUES"))
     helm_bin: str = "helm"
+    # helm's release storage (configmap keeps the Role off Secrets) and the one Secret holding
+    # every exercise's tokens (the Role names it).
+    helm_driver: str = "configmap"
+    tokens_secret: str = "leakrange-exercise-tokens"  # noqa: S105 - a Secret's name
     # Placement of exercise pods (GPUs per family, node selectors ...), see placement_config.py.
     exercise_pods: Path | None = None
 

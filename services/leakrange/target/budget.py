@@ -5,11 +5,12 @@ from __future__ import annotations
 import threading
 
 from leakrange.common.errors import ResourceExhausted
+from leakrange.common.query_budget import budget_is_limited, remaining_of
 from leakrange.target.budget_ledger import BudgetLedger
 
 
 class QueryBudget:
-    """Thread-safe record counter per principal. ``limit`` 0 means unlimited.
+    """Thread-safe record counter per principal. ``limit`` ``UNLIMITED_BUDGET`` (0) means no limit.
 
     With a ``ledger`` the counts start from what the exercise already spent and every change
     is persisted before it takes effect (see ``budget_ledger``).
@@ -32,11 +33,9 @@ class QueryBudget:
         return self._limit
 
     def remaining(self, principal: str) -> int:
-        """Records left for ``principal``; -1 when unlimited."""
-        if self._limit == 0:
-            return -1
+        """Records left for ``principal``; ``UNLIMITED_REMAINING`` (-1) without a limit."""
         with self._lock:
-            return self._limit - self._used.get(principal, 0)
+            return remaining_of(self._limit, self._used.get(principal, 0))
 
     def used(self, principal: str) -> int:
         with self._lock:
@@ -46,13 +45,13 @@ class QueryBudget:
         """Charge ``records`` or refuse the whole batch; returns the remaining budget."""
         with self._lock:
             used = self._used.get(principal, 0)
-            if self._limit and used + records > self._limit:
+            if budget_is_limited(self._limit) and used + records > self._limit:
                 left = self._limit - used
                 raise ResourceExhausted(
                     f"query budget exhausted: {left} records left, batch has {records}"
                 )
             self._set(principal, used + records)
-            return self._limit - used - records if self._limit else -1
+            return remaining_of(self._limit, used + records)
 
     def refund(self, principal: str, records: int) -> None:
         """Give back a charge for a batch that failed before it produced outputs."""

@@ -26,7 +26,7 @@ class TargetDescription:
     rounding: int | None
     query_budget: int
     white_box: bool
-    remaining_budget: int  # -1 = unlimited
+    remaining_budget: int  # UNLIMITED_REMAINING (-1): no limit (common.query_budget)
     max_batch: int
     dataset: str
 

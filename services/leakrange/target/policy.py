@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from leakrange.common.errors import InvalidArgument
+from leakrange.common.query_budget import UNLIMITED_BUDGET
 from leakrange.common.threat_model import Access, OutputKind
 
 
@@ -15,12 +16,12 @@ class AccessPolicy:
     output: OutputKind = "probabilities"
     top_k: int = 1
     rounding: int | None = None
-    query_budget: int = 0  # records per principal; 0 = unlimited
+    query_budget: int = UNLIMITED_BUDGET  # records per principal
     white_box: bool = False
 
     @classmethod
     def parse(
-        cls, output: str, rounding: int | None = None, query_budget: int = 0,
+        cls, output: str, rounding: int | None = None, query_budget: int = UNLIMITED_BUDGET,
         white_box: bool = False,
     ) -> AccessPolicy:
         """Parse the CLI form ``logits|probabilities|topk:K|label``."""

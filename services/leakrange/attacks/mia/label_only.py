@@ -18,6 +18,7 @@ from leakrange.attacks.context import RunContext
 from leakrange.attacks.mia.augment import _SHIFTS, shift
 from leakrange.attacks.mia.signals import TargetOracle
 from leakrange.common.errors import FailedPrecondition
+from leakrange.common.query_budget import remaining_is_limited
 
 
 class LabelOnlyParams(AttackParams):
@@ -55,7 +56,7 @@ class LabelOnlyAttack(Attack):
         oracle = TargetOracle(ctx)
         count = params.perturbations
         left = oracle.desc.remaining_budget
-        if not oracle.white_box and left >= 0:
+        if not oracle.white_box and remaining_is_limited(left):
             affordable = left // n - 1
             if affordable < 1:
                 raise FailedPrecondition(

@@ -20,6 +20,7 @@ from scipy.special import logsumexp
 
 from leakrange.attacks.context import RunContext
 from leakrange.common.errors import FailedPrecondition
+from leakrange.common.query_budget import remaining_is_limited
 from leakrange.common.threat_model import OutputKind
 from leakrange.target.client import PredictOutput, TargetDescription
 from leakrange.target.policy import AccessPolicy, shape_outputs
@@ -176,7 +177,7 @@ class TargetOracle:
         if self.white_box:
             return
         left = self.desc.remaining_budget
-        if left >= 0 and needed > left:
+        if remaining_is_limited(left) and needed > left:
             raise FailedPrecondition(
                 f"threat_model.access.query_budget: attack '{attack}' needs {needed} queries, "
                 f"{left} left"

@@ -22,12 +22,13 @@ from leakrange.orchestrator.kubernetes.names import (
     EXERCISE_LABEL,
     MANAGED_BY,
     MANAGED_BY_LABEL,
+    client_tokens_key,
+    exercise_of_tokens_key,
     exercise_selector,
+    service_token_key,
 )
 
 TOKENS_COMPONENT = "exercise-tokens"
-CLIENT_TOKENS_KEY = "client-tokens"
-SERVICE_TOKEN_KEY = "service-token"  # noqa: S105 - a key name, not a secret
 REQUEST_TIMEOUT_S = 30.0
 
 
@@ -91,62 +92,79 @@ class ExerciseCluster:
         return [e for e in events if e.get("type") == "Warning"]
 
     # ------------------------------------------------------------- secrets
+    # Every exercise's tokens live in ONE Secret (``names.DEFAULT_TOKENS_SECRET`` or the name the
+    # control-plane chart passes), two keys per exercise, so the orchestrator's Role can name it
+    # (resourceNames: get, patch) and read no other Secret. Keys are added and removed with
+    # strategic-merge patches of ``data``: concurrent exercises never overwrite each other.
 
-    def put_tokens_secret(self, name: str, exercise_id: str, client_tokens: str,
-                          service_token: str) -> None:
-        """Create the exercise's tokens Secret, or overwrite its keys if it exists."""
-        labels = {
-            EXERCISE_LABEL: exercise_id,
-            MANAGED_BY_LABEL: MANAGED_BY,
-            COMPONENT_LABEL: TOKENS_COMPONENT,
-            "app.kubernetes.io/part-of": "leakrange",
-        }
+    def put_exercise_tokens(self, secret: str, exercise_id: str, client_tokens: str,
+                            service_token: str) -> None:
+        """Set the exercise's two keys in the tokens Secret (created when it does not exist, as
+        for an orchestrator outside the chart; in the chart it exists and create is not granted)."""
         data: dict[str, bytes | str] = {
-            CLIENT_TOKENS_KEY: base64.b64encode(client_tokens.encode()).decode(),
-            SERVICE_TOKEN_KEY: base64.b64encode(service_token.encode()).decode(),
+            client_tokens_key(exercise_id): _b64(client_tokens),
+            service_token_key(exercise_id): _b64(service_token),
         }
+        try:
+            self._core.patch_namespaced_secret(secret, self.namespace, {"data": data},
+                                               _request_timeout=REQUEST_TIMEOUT_S)
+            return
+        except client.ApiException as err:
+            if err.status != 404:
+                raise Unavailable(f"kubernetes API: update tokens secret failed ({err.status} "
+                                  f"{err.reason})") from None
+        except urllib3.exceptions.HTTPError:
+            raise Unavailable("kubernetes API: update tokens secret failed (API server "
+                              "unreachable)") from None
         body = client.V1Secret(
             api_version="v1", kind="Secret", type="Opaque", data=data,
-            metadata=client.V1ObjectMeta(name=name, namespace=self.namespace, labels=labels),
+            metadata=client.V1ObjectMeta(name=secret, namespace=self.namespace, labels={
+                MANAGED_BY_LABEL: MANAGED_BY, COMPONENT_LABEL: TOKENS_COMPONENT,
+                "app.kubernetes.io/part-of": "leakrange"}),
         )
         try:
             self._core.create_namespaced_secret(self.namespace, body,
                                                 _request_timeout=REQUEST_TIMEOUT_S)
-            return
         except client.ApiException as err:
-            if err.status != 409:
-                raise Unavailable(f"kubernetes API: create secret failed ({err.status} "
+            if err.status != 409:  # another exercise created it meanwhile: patch it
+                raise Unavailable(f"kubernetes API: create tokens secret failed ({err.status} "
                                   f"{err.reason})") from None
+            self._call("update tokens secret", self._core.patch_namespaced_secret, secret,
+                       self.namespace, {"data": data})
         except urllib3.exceptions.HTTPError:
-            raise Unavailable("kubernetes API: create secret failed (API server unreachable)"
-                              ) from None
-        self._call("update secret", self._core.patch_namespaced_secret, name, self.namespace,
-                   {"metadata": {"labels": labels}, "data": data})
+            raise Unavailable("kubernetes API: create tokens secret failed (API server "
+                              "unreachable)") from None
 
-    def delete_secret(self, name: str) -> None:
-        """Delete a Secret; one that is already gone is fine."""
+    def delete_exercise_tokens(self, secret: str, exercise_id: str) -> None:
+        """Remove the exercise's keys; keys or a Secret that are already gone are fine."""
+        keys = {client_tokens_key(exercise_id): None, service_token_key(exercise_id): None}
         try:
-            self._core.delete_namespaced_secret(name, self.namespace,
-                                                _request_timeout=REQUEST_TIMEOUT_S)
+            self._core.patch_namespaced_secret(secret, self.namespace, {"data": keys},
+                                               _request_timeout=REQUEST_TIMEOUT_S)
         except client.ApiException as err:
             if err.status != 404:
-                raise Unavailable(f"kubernetes API: delete secret failed ({err.status} "
+                raise Unavailable(f"kubernetes API: update tokens secret failed ({err.status} "
                                   f"{err.reason})") from None
         except urllib3.exceptions.HTTPError:
-            raise Unavailable("kubernetes API: delete secret failed (API server unreachable)"
-                              ) from None
+            raise Unavailable("kubernetes API: update tokens secret failed (API server "
+                              "unreachable)") from None
 
-    def tokens_secrets(self) -> dict[str, str]:
-        """Secret name -> exercise id of every tokens Secret the orchestrator created here."""
-        selector = f"{MANAGED_BY_LABEL}={MANAGED_BY},{COMPONENT_LABEL}={TOKENS_COMPONENT}"
-        listing = self._call("list secrets", self._core.list_namespaced_secret, self.namespace,
-                             label_selector=selector)
-        found: dict[str, str] = {}
-        for secret in listing.items:
-            meta = secret.metadata
-            labels = meta.labels or {}
-            if (labels.get(MANAGED_BY_LABEL) == MANAGED_BY
-                    and labels.get(COMPONENT_LABEL) == TOKENS_COMPONENT
-                    and labels.get(EXERCISE_LABEL)):
-                found[meta.name] = labels[EXERCISE_LABEL]
-        return found
+    def exercises_with_tokens(self, secret: str) -> set[str]:
+        """Ids of the exercises whose keys are in the tokens Secret (none if it is missing)."""
+        try:
+            found = self._core.read_namespaced_secret(secret, self.namespace,
+                                                      _request_timeout=REQUEST_TIMEOUT_S)
+        except client.ApiException as err:
+            if err.status == 404:
+                return set()
+            raise Unavailable(f"kubernetes API: read tokens secret failed ({err.status} "
+                              f"{err.reason})") from None
+        except urllib3.exceptions.HTTPError:
+            raise Unavailable("kubernetes API: read tokens secret failed (API server "
+                              "unreachable)") from None
+        ids = {exercise_of_tokens_key(key) for key in (found.data or {})}
+        return {i for i in ids if i is not None}
+
+
+def _b64(text: str) -> str:
+    return base64.b64encode(text.encode()).decode()

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
-from leakrange.common.errors import MissingDependency, RangeError, Unavailable
+from leakrange.common.errors import InvalidArgument, MissingDependency, RangeError, Unavailable
 
 MAX_ERROR_CHARS = 300
 # Seconds helm gets beyond its own --timeout before it is killed.
@@ -112,16 +112,27 @@ class HelmProcess:
         self._done.wait(10.0)
 
 
+# helm's storage driver for release records. "configmap": the orchestrator's Role then needs no
+# access to Secrets with generated names (helm's "secret" driver names them
+# sh.helm.release.v1.<release>.v<n>); exercise releases hold no secret values.
+DEFAULT_DRIVER = "configmap"
+DRIVERS = ("configmap", "secret")
+
+
 class HelmRunner:
-    """The helm binary ``helm_bin`` acting on one namespace."""
+    """The helm binary ``helm_bin`` acting on one namespace, keeping its release records with
+    ``driver`` (HELM_DRIVER)."""
 
     def __init__(self, helm_bin: str | Path = "helm", namespace: str = "default", *,
-                 command_timeout_s: float = 120.0,
+                 command_timeout_s: float = 120.0, driver: str = DEFAULT_DRIVER,
                  extra_env: Mapping[str, str] | None = None) -> None:
+        if driver not in DRIVERS:
+            raise InvalidArgument("helm_driver", "must be configmap or secret")
         self.helm_bin = str(helm_bin)
         self.namespace = namespace
+        self.driver = driver
         self._command_timeout_s = command_timeout_s
-        self._env = {**os.environ, **(extra_env or {})}
+        self._env = {**os.environ, **(extra_env or {}), "HELM_DRIVER": driver}
 
     # ------------------------------------------------------------- command lines
 

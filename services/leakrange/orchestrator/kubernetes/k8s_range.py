@@ -1,15 +1,19 @@
 """``KubernetesBackend``: each exercise as one Helm release of ``leakrange-exercise``.
 
-``deploy`` creates the exercise's tokens Secret (``ex-<id>-tokens``: ``client-tokens`` for the
-target, ``service-token`` for the adversary services), then runs ``helm upgrade --install
---wait`` with the control plane's defaults and the exercise's values while it follows the pods:
-an image that cannot be pulled, a pod no node can take (e.g. no free GPU) or a crash loop ends
-the deploy at once with that reason; on any failure the release and the Secret are removed.
-Readiness is the pods' native gRPC health probe, so a ready pod answers health checks.
+``deploy`` puts the exercise's tokens into the range's one tokens Secret (keys
+``<id>.client-tokens`` for the target, ``<id>.service-token`` for the adversary services; one
+named Secret, so the orchestrator's Role names it instead of granting every Secret), then runs
+``helm upgrade --install --wait`` with the control plane's defaults and the exercise's values
+while it follows the pods: an image that cannot be pulled, a pod no node can take (e.g. no free
+GPU) or a crash loop ends the deploy at once with that reason; on any failure the release and the
+keys are removed. helm keeps its release records in ConfigMaps (``HelmRunner``'s driver): they
+hold rendered manifests and values, never a token, and Secrets with generated names would need a
+Role on every Secret. Readiness is the pods' native gRPC health probe, so a ready pod answers
+health checks.
 
 The orchestrator reaches the services through their ClusterIP Services
 (``ex-<id>-target.<ns>.svc:50051``, ``ex-<id>-<family>.<ns>.svc:50051``), as the chart's
-NetworkPolicies allow. ``cleanup_orphans`` removes every exercise release and tokens Secret of
+NetworkPolicies allow. ``cleanup_orphans`` removes every exercise release and tokens key of
 the namespace: at start-up, no exercise of this orchestrator runs yet.
 """
 
@@ -29,10 +33,10 @@ from leakrange.orchestrator.backend import Deployment, RangeBackend, TargetDeplo
 from leakrange.orchestrator.kubernetes.cluster import ExerciseCluster, load_api_client
 from leakrange.orchestrator.kubernetes.helm_runner import HelmClient, HelmRunner
 from leakrange.orchestrator.kubernetes.names import (
+    DEFAULT_TOKENS_SECRET,
     exercise_of_release,
     release_name,
     service_address,
-    tokens_secret_name,
 )
 from leakrange.orchestrator.kubernetes.placement_config import ExercisePods, load_exercise_pods
 from leakrange.orchestrator.kubernetes.pod_watch import (
@@ -80,8 +84,10 @@ class KubernetesBackend(RangeBackend):
         adversary_pods: Mapping[str, PodPlacement] | None = None,
         default_adversary_pod: PodPlacement | None = None,
         target_pod: PodPlacement | None = None,
+        tokens_secret: str = DEFAULT_TOKENS_SECRET,
     ) -> None:
         self._cluster = cluster
+        self._tokens_secret = tokens_secret
         self._helm = helm
         self._chart = Path(chart)
         self._defaults = Path(defaults_values) if defaults_values else None
@@ -111,11 +117,12 @@ class KubernetesBackend(RangeBackend):
             else ExercisePods()
         cluster = ExerciseCluster(load_api_client(), settings.namespace)
         return cls(
-            cluster, HelmRunner(settings.helm_bin, settings.namespace), chart,
+            cluster, HelmRunner(settings.helm_bin, settings.namespace,
+                                driver=settings.helm_driver), chart,
             defaults_values=settings.exercise_values,
             deploy_timeout_s=max(settings.ready_timeout, MIN_DEPLOY_TIMEOUT_S),
             adversary_pods=pods.adversaries, default_adversary_pod=pods.default_adversary,
-            target_pod=pods.target,
+            target_pod=pods.target, tokens_secret=settings.tokens_secret,
         )
 
     # ------------------------------------------------------------------ deploy
@@ -128,7 +135,7 @@ class KubernetesBackend(RangeBackend):
         tokens: Mapping[str, str],
     ) -> Deployment:
         release = release_name(exercise_id)
-        secret = tokens_secret_name(exercise_id)
+        secret = self._tokens_secret
         values = render_values(
             exercise_id, target, families, secret, adversary_pods=self._adversary_pods,
             default_adversary_pod=self._default_adversary_pod, target_pod=self._target_pod,
@@ -140,7 +147,7 @@ class KubernetesBackend(RangeBackend):
                 raise InvalidArgument("exercise", "already deployed")
             self._deployed.add(exercise_id)
         try:
-            self._cluster.put_tokens_secret(secret, exercise_id, client_tokens, service_token)
+            self._cluster.put_exercise_tokens(secret, exercise_id, client_tokens, service_token)
             components = [*(["target"] if target is not None else []), *families]
             self._install(exercise_id, release, values, components)
         except BaseException:
@@ -199,7 +206,7 @@ class KubernetesBackend(RangeBackend):
     # --------------------------------------------------------------- teardown
 
     def teardown(self, exercise_id: str) -> None:
-        """Uninstall the release and delete the tokens Secret; failures are logged (the next
+        """Uninstall the release and remove its tokens keys; failures are logged (the next
         ``cleanup_orphans`` retries them), never raised."""
         with self._lock:
             self._deployed.discard(exercise_id)
@@ -213,9 +220,9 @@ class KubernetesBackend(RangeBackend):
             log.warning("could not uninstall an exercise release", exc_info=True,
                         extra={"exercise": exercise_id})
         try:
-            self._cluster.delete_secret(tokens_secret_name(exercise_id))
+            self._cluster.delete_exercise_tokens(self._tokens_secret, exercise_id)
         except RangeError:
-            log.warning("could not delete an exercise tokens secret", exc_info=True,
+            log.warning("could not remove an exercise's tokens", exc_info=True,
                         extra={"exercise": exercise_id})
 
     def close(self) -> None:
@@ -236,9 +243,9 @@ class KubernetesBackend(RangeBackend):
                 continue
             self._helm.uninstall(release)
             cleaned.add(exercise_id)
-        for secret, exercise_id in self._cluster.tokens_secrets().items():
+        for exercise_id in sorted(self._cluster.exercises_with_tokens(self._tokens_secret)):
             if exercise_id in mine:
                 continue
-            self._cluster.delete_secret(secret)
+            self._cluster.delete_exercise_tokens(self._tokens_secret, exercise_id)
             cleaned.add(exercise_id)
         return sorted(cleaned)

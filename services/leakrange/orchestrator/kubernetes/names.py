@@ -45,9 +45,37 @@ def exercise_of_release(release: str) -> str | None:
     return exercise_id if _EXERCISE_ID.match(exercise_id) else None
 
 
-def tokens_secret_name(exercise_id: str) -> str:
-    """The Secret the orchestrator creates with the exercise's tokens (target.tokensSecret)."""
-    return f"{release_name(exercise_id)}-tokens"
+# The one Secret that holds every exercise's tokens, two keys per exercise. One fixed name lets the
+# orchestrator's Role name it (resourceNames) instead of reading every Secret of the namespace;
+# the control-plane chart creates it (empty) and passes its name (LEAKRANGE_TOKENS_SECRET).
+DEFAULT_TOKENS_SECRET = "leakrange-exercise-tokens"  # noqa: S105 - a Secret's name
+CLIENT_TOKENS_SUFFIX = ".client-tokens"
+SERVICE_TOKEN_SUFFIX = ".service-token"  # noqa: S105 - a key suffix
+
+
+def client_tokens_key(exercise_id: str) -> str:
+    """Key of the target's ``principal:token,...`` list of the exercise in the tokens Secret."""
+    return check_exercise_id(exercise_id) + CLIENT_TOKENS_SUFFIX
+
+
+def service_token_key(exercise_id: str) -> str:
+    """Key of the token the exercise's adversary services require from the orchestrator."""
+    return check_exercise_id(exercise_id) + SERVICE_TOKEN_SUFFIX
+
+
+def exercise_of_tokens_key(key: str) -> str | None:
+    """The exercise id of a tokens-Secret key, or ``None`` for any other key."""
+    for suffix in (CLIENT_TOKENS_SUFFIX, SERVICE_TOKEN_SUFFIX):
+        if key.endswith(suffix):
+            exercise_id = key[: -len(suffix)]
+            return exercise_id if _EXERCISE_ID.match(exercise_id) else None
+    return None
+
+
+def tokens_secret_ref(secret_name: str, exercise_id: str) -> dict[str, str]:
+    """The exercise chart's ``target.tokensSecret``: the shared Secret and this exercise's keys."""
+    return {"name": secret_name, "clientTokensKey": client_tokens_key(exercise_id),
+            "serviceTokenKey": service_token_key(exercise_id)}
 
 
 def service_address(exercise_id: str, component: str, namespace: str,

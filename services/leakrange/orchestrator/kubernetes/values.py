@@ -3,7 +3,8 @@
 Only the exercise-specific part is rendered here; the control plane's defaults (store URL and
 credentials, images, network-policy peers) come from its ``exercise-values.yaml``, passed to helm
 before these values. No token ever goes into the values: the tokens live in the Secret named by
-``target.tokensSecret.name``, which the orchestrator creates itself.
+``target.tokensSecret.name`` (one Secret for every exercise, two keys each, which the orchestrator
+fills), under the keys ``target.tokensSecret.clientTokensKey`` / ``serviceTokenKey``.
 """
 
 from __future__ import annotations
@@ -13,8 +14,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from leakrange.common.errors import InvalidArgument
+from leakrange.common.query_budget import budget_is_limited
 from leakrange.orchestrator.backend import TargetDeploySpec
-from leakrange.orchestrator.kubernetes.names import check_exercise_id
+from leakrange.orchestrator.kubernetes.names import check_exercise_id, tokens_secret_ref
 
 FAMILIES = ("mia", "inversion", "federated", "synthetic")
 
@@ -68,7 +70,7 @@ def target_values(target: TargetDeploySpec | None, tokens_secret_name: str) -> d
         "output": access.output,
         "topK": access.top_k,
         "rounding": access.rounding,
-        "queryBudget": access.query_budget or None,
+        "queryBudget": access.query_budget if budget_is_limited(access.query_budget) else None,
         "whiteBox": access.white_box,
         "tokensSecret": {"name": tokens_secret_name},
         **({"endpoint": {"credentialsSecret": target.credentials_secret}}
@@ -110,6 +112,7 @@ def render_values(
         "target": target_values(target, tokens_secret_name),
         "adversaries": adversaries,
     }
+    values["target"]["tokensSecret"] = tokens_secret_ref(tokens_secret_name, exercise_id)
     if target_pod is not None and target is not None:
         values["target"].update(target_pod.to_values())
     return values

@@ -18,6 +18,7 @@ from typing import IO
 
 from leakrange.common.errors import Unavailable
 from leakrange.common.parent_watch import PARENT_PID_ENV
+from leakrange.orchestrator.local.adversary_user import AdversaryUser
 
 _READY = re.compile(r"^LEAKRANGE_READY port=(\d+) metrics_port=(\d+)\s*$")
 
@@ -34,9 +35,11 @@ class ChildProcess:
     """A service process in its own session (so a signal reaches its whole process group)."""
 
     def __init__(
-        self, name: str, argv: Sequence[str], log_path: Path, env: Mapping[str, str]
+        self, name: str, argv: Sequence[str], log_path: Path, env: Mapping[str, str],
+        user: AdversaryUser | None = None,
     ) -> None:
         self.name = name
+        self.user = user
         self._argv = list(argv)
         self._log_path = log_path
         self._env = dict(env)
@@ -57,9 +60,12 @@ class ChildProcess:
         # Own session: a signal reaches the service's whole group; the parent's pid lets the
         # service drain itself if this process dies without tearing it down (parent_watch).
         env = {**self._env, PARENT_PID_ENV: str(os.getpid())}
+        user = self.user
         self._proc = subprocess.Popen(
             self._argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=self._log,
             env=env, text=True, bufsize=1, start_new_session=True,
+            user=user.uid if user else None, group=user.gid if user else None,
+            extra_groups=[] if user else None,
         )
         threading.Thread(target=self._read_stdout, name=f"{self.name}-stdout",
                          daemon=True).start()

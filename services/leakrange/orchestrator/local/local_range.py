@@ -12,6 +12,10 @@ otherwise), never the range's: the range store holds the split (``groundtruth/``
 orchestrator's caches, which the adversary must not be able to read. The adversary store keeps
 the attacks' reference-model caches across exercises and, under a white-box policy only, a copy
 of the target's weights blob (the artifact ``GetWeights`` points to).
+
+Run as root with ``adversary_uid`` (``LEAKRANGE_ADVERSARY_UID``), the orchestrator starts the attack
+services as that unprivileged user, so they cannot read the range's store or the target's
+environment on disk either; see ``adversary_user``.
 """
 
 from __future__ import annotations
@@ -31,6 +35,7 @@ from leakrange.artifacts import MEDIA_MODEL, open_store
 from leakrange.common.client import open_channel, wait_healthy
 from leakrange.common.errors import InvalidArgument, RangeError, Unavailable
 from leakrange.orchestrator.backend import Deployment, RangeBackend, TargetDeploySpec
+from leakrange.orchestrator.local.adversary_user import AdversaryUser
 from leakrange.orchestrator.local.child_process import ChildProcess, signal_group
 
 log = logging.getLogger(__name__)
@@ -38,6 +43,7 @@ log = logging.getLogger(__name__)
 PIDS_DIR = "local-range"
 LOGS_DIR = "logs"
 ADVERSARY_STORE_DIR = "adversary-store"
+ADVERSARY_HOME_DIR = "adversary-home"
 
 
 def _target_output_flag(spec: TargetDeploySpec) -> str:
@@ -60,6 +66,7 @@ class LocalBackend(RangeBackend):
         python: str = sys.executable,
         extra_env: Mapping[str, str] | None = None,
         adversary_store_url: str | None = None,
+        adversary_uid: int | None = None,
     ) -> None:
         self._store_url = store_url
         self._data_dir = Path(data_dir)
@@ -69,6 +76,10 @@ class LocalBackend(RangeBackend):
         self._log_level = log_level
         self._python = python
         self._extra_env = dict(extra_env or {})
+        # A separate OS user for attack processes (root only), else None: the same user.
+        self.adversary_user = AdversaryUser.choose(adversary_uid)
+        if self.adversary_user is not None:
+            self.adversary_user.check_can_run(python)
         self._running: dict[str, list[ChildProcess]] = {}
         self._lock = threading.Lock()
 
@@ -86,9 +97,10 @@ class LocalBackend(RangeBackend):
                 raise InvalidArgument("tokens", "must not contain ',', ':' or spaces")
         attack_token = secrets.token_urlsafe(24)
         children: dict[str, ChildProcess] = {}
+        if target is not None and target.access.white_box:
+            self._share_weights(target.model)
+        self._hand_over_adversary_folders()
         if target is not None:
-            if target.access.white_box:
-                self._share_weights(target.model)
             children["target"] = self._child(
                 exercise_id, "target", [*self._target_argv(target), "--exercise-id", exercise_id],
                 {"LEAKRANGE_CLIENT_TOKENS": ",".join(f"{p}:{t}" for p, t in tokens.items())})
@@ -96,7 +108,7 @@ class LocalBackend(RangeBackend):
             children[f"attack-{family}"] = self._child(
                 exercise_id, f"attack-{family}",
                 [*self._serve("attack", self._adversary_store_url), "--family", family],
-                {"LEAKRANGE_TOKEN": attack_token},
+                self._adversary_env(attack_token), user=self.adversary_user,
             )
         with self._lock:
             if exercise_id in self._running:
@@ -130,6 +142,22 @@ class LocalBackend(RangeBackend):
         if not adversary_store.exists(ref.sha256):
             adversary_store.put_bytes(range_store.get_bytes(ref), MEDIA_MODEL)
 
+    def _hand_over_adversary_folders(self) -> None:
+        """The adversary user's own store folder and HOME (what the root range wrote there,
+        e.g. a white-box weights copy, becomes theirs)."""
+        if self.adversary_user is None:
+            return
+        if "://" not in self._adversary_store_url:
+            self.adversary_user.hand_over(Path(self._adversary_store_url))
+        self.adversary_user.hand_over(self._data_dir / ADVERSARY_HOME_DIR)
+
+    def _adversary_env(self, attack_token: str) -> dict[str, str]:
+        env = {"LEAKRANGE_TOKEN": attack_token}
+        if self.adversary_user is not None:  # the orchestrator's HOME is not theirs to write
+            home = str((self._data_dir / ADVERSARY_HOME_DIR).resolve())
+            env.update({"HOME": home, "XDG_CACHE_HOME": f"{home}/.cache"})
+        return env
+
     def _serve(self, what: str, store_url: str | None = None) -> list[str]:
         return [self._python, "-m", "leakrange.cli.main", "serve", what,
                 "--store", store_url or self._store_url, "--host", "127.0.0.1", "--port", "0",
@@ -147,7 +175,8 @@ class LocalBackend(RangeBackend):
         return argv
 
     def _child(
-        self, exercise_id: str, name: str, argv: list[str], env: Mapping[str, str]
+        self, exercise_id: str, name: str, argv: list[str], env: Mapping[str, str],
+        user: AdversaryUser | None = None,
     ) -> ChildProcess:
         child_env = {
             k: v for k, v in os.environ.items()
@@ -157,7 +186,7 @@ class LocalBackend(RangeBackend):
         child_env.update(env)
         child_env["PYTHONUNBUFFERED"] = "1"
         log_path = self._data_dir / LOGS_DIR / exercise_id / f"{name}.log"
-        return ChildProcess(name, argv, log_path, child_env)
+        return ChildProcess(name, argv, log_path, child_env, user)
 
     def _wait(self, child: ChildProcess) -> str:
         port, _metrics_port = child.wait_ready(self._ready_timeout)
