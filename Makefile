@@ -16,7 +16,8 @@ BUF_STAMP := $(TOOLS)/.buf-$(BUF_VERSION)
 
 setup: $(STAMP)
 
-$(STAMP): pyproject.toml requirements/lock.txt requirements/no-deps.txt tools/install_helm.py
+$(STAMP): pyproject.toml requirements/lock.txt requirements/no-deps.txt requirements/unmet-ok.txt \
+          tools/install_helm.py
 	$(PYTHON) -m venv $(VENV)
 	# Byte-code is compiled on first import instead of at install time (halves setup time);
 	# the lock is complete, so no resolver run: `pip check` proves it.

@@ -17,7 +17,7 @@ from leakrange.orchestrator.runner import RunnerSettings
 from tests.fixtures.inprocess_backend import InProcessBackend
 
 FAST = RunnerSettings(report_bootstrap=10, headline_bootstrap=10, check_interval=0.2)
-ATTACKS = ["singling-out", "linkability", "attribute-inference", "dcr", "domias"]
+ATTACKS = ["singling-out", "linkability", "attribute-inference", "inpainting", "dcr", "domias"]
 
 
 def exercise(generator: dict, original: int = 600, targets: int = 150) -> str:

@@ -32,7 +32,7 @@ from leakrange.orchestrator.target_kinds.synthetic import (
     SyntheticKind,
     SyntheticSpec,
 )
-from leakrange.scoring.synthetic_risk import _evaluation, risk_estimates
+from leakrange.scoring.synthetic_risk import evaluation, risk_estimates
 
 GENERATORS = {"copy-with-noise": {}, "dp-bayes": {"epsilon": 1.0}}
 PARAMS: dict[str, dict[str, Any]] = {"singling-out": {"mode": "multivariate", "n_attacks": 500}}
@@ -49,8 +49,7 @@ def _score(output: Any, truth: Any) -> dict[str, Any]:
     if output.scores is not None:
         auc = compute_mia_metrics(output.scores, truth.is_member, n_bootstrap=200).auc
         return {"auc": auc.value, "ci": [auc.ci_low, auc.ci_high]}
-    _keys, _what, _check, count = _evaluation(list(output.outputs))
-    est = risk_estimates(count(output.outputs, truth, 0))
+    est = risk_estimates(evaluation(list(output.outputs)).hits(output.outputs, truth, 0))
     return {"risk": est["risk"].value, "ci": [est["risk"].ci_low, est["risk"].ci_high],
             "attack_rate": est["attack_rate"].value, "control_rate": est["control_rate"].value,
             "baseline_rate": est["baseline_rate"].value}
