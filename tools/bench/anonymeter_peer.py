@@ -4,7 +4,7 @@ lock's numpy 2.4 / pandas 3.1 when installed without its pins), e.g.
 
     python3 -m venv /tmp/anon-venv
     /tmp/anon-venv/bin/pip install numpy==2.4.6 pandas==3.1.1 scikit-learn==1.9.1 scipy \
-        joblib numba polars
+        joblib numba polars pyarrow
     /tmp/anon-venv/bin/pip install --no-deps anonymeter==1.1.0
     /tmp/anon-venv/bin/python tools/bench/anonymeter_peer.py IN_DIR OUT_JSON
 
