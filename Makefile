@@ -24,7 +24,8 @@ CHECKOV_STAMP := $(CHECKOV_VENV)/.installed
 
 setup: $(STAMP) $(MLSERVER_STAMP)
 
-$(STAMP): pyproject.toml requirements/lock.txt requirements/no-deps.txt tools/install_helm.py
+$(STAMP): pyproject.toml requirements/lock.txt requirements/no-deps.txt requirements/unmet-ok.txt \
+          tools/install_helm.py
 	$(PYTHON) -m venv $(VENV)
 	# Byte-code is compiled on first import instead of at install time (halves setup time);
 	# the lock is complete, so no resolver run: `pip check` proves it.

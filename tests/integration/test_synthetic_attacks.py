@@ -19,6 +19,7 @@ from leakrange.artifacts import FolderStore
 from leakrange.metrics import compute_mia_metrics
 from leakrange.metrics.estimate import Estimate
 from leakrange.orchestrator.target_kinds.synthetic_release import SyntheticRelease
+from leakrange.scoring.outcome import AttackOutcome
 from leakrange.scoring.synthetic_risk import SyntheticRiskScorer, guesses_hits, risk_estimates
 from leakrange.v1 import attack_pb2
 from tests.fixtures.synthetic import Releases, run_attack, run_request
@@ -27,6 +28,7 @@ RISK_ATTACKS = {
     "singling-out-multivariate": ("singling-out", {"mode": "multivariate", "n_attacks": 500}),
     "linkability": ("linkability", {"n_neighbors": 1}),
     "attribute-inference": ("attribute-inference", {}),
+    "inpainting": ("inpainting", {}),
 }
 MEMBERSHIP_ATTACKS = {"dcr": {}, "dcr-plain": {"ratio": False}, "domias": {}}
 
@@ -98,7 +100,7 @@ def test_attack_service_lists_the_family_and_refuses_a_request_without_a_release
         synthetic_attack_stub, synthetic_releases: Releases) -> None:
     listed = synthetic_attack_stub.ListAttacks(attack_pb2.ListAttacksRequest())
     assert {a.name for a in listed.attacks} == {
-        "singling-out", "linkability", "attribute-inference", "dcr", "domias"}
+        "singling-out", "linkability", "attribute-inference", "inpainting", "dcr", "domias"}
     assert {a.result_kind for a in listed.attacks} == {"synthetic_risk", "membership"}
     request = run_request(synthetic_releases.leaky, "attribute-inference", run_id="no-table")
     request.data.ClearField("synthetic")
@@ -121,3 +123,30 @@ def test_adversary_view_never_carries_original_or_control_rows(
         for row in table[:200]:
             assert np.ascontiguousarray(row, "<f8").tobytes() not in wire
     assert np.ascontiguousarray(truth.synthetic, "<f8").tobytes() in wire
+
+
+def test_inpainting_is_scored_per_masked_attribute_and_keeps_the_known_cells(
+        synthetic_attack_stub, synthetic_releases: Releases, range_store) -> None:
+    """Every in-painting target has exactly ``inpaint_hidden`` cells hidden; the attack keeps
+    the cells it was told and the report gives a risk per masked attribute. On an exact copy
+    the hidden cells of originals come back far more often than those of controls."""
+    release = synthetic_releases.leaky
+    truth = release.truth
+    assert truth.inpaint_known is not None and truth.inpaint_rows is not None
+    assert ((~truth.inpaint_known).sum(axis=1) == 3).all()
+    res = run_attack(synthetic_attack_stub, release, "inpainting")
+    filled = res.outputs["inpainted"]
+    known = truth.inpaint_known
+    assert np.array_equal(filled[known], truth.inpaint_rows[known])
+    scorer = SyntheticRiskScorer()
+    accepted = scorer.accept(res.result, truth, range_store, n_bootstrap=0, seed=0)
+    evidence = scorer.evidence(range_store, accepted.artifact, truth)["evidence"]
+    outcome = AttackOutcome(family="synthetic", attack="inpainting",
+                            result_kind="synthetic_risk", evidence=evidence)
+    report = scorer.attack_report(outcome, n_bootstrap=0, seed=0)
+    assert report.status == "succeeded", report.message
+    per = report.findings["per_attribute"]
+    assert set(per) == set(truth.columns.names)
+    age = per["age"]
+    assert age["attack_rate"]["value"] > age["control_rate"]["value"]
+    assert report.findings["evaluation"] == "in-painting"

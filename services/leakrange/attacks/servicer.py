@@ -223,8 +223,9 @@ def _synthetic_extras(data: attack_pb2.AdversaryData) -> dict[str, object]:
     extras: dict[str, object] = {}
     if "x" in data.synthetic.tensors:
         extras["synthetic_table"] = _table(data.synthetic.tensors["x"], "data.synthetic.x")
-    if "link_b" in data.audit.tensors:
-        extras["link_b"] = _table(data.audit.tensors["link_b"], "data.audit.link_b")
+    for name in ("link_b", "inpaint_x", "inpaint_known"):
+        if name in data.audit.tensors:
+            extras[name] = _table(data.audit.tensors[name], f"data.audit.{name}")
     if data.table_schema_json:
         if len(data.table_schema_json) > MAX_SCHEMA_BYTES:
             raise InvalidArgument("data.table_schema_json", "too large")

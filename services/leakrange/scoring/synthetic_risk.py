@@ -16,11 +16,15 @@ baseline; residual risk = (attack - control) / (1 - control) with Wilson-based i
 * ``guesses`` (attribute inference): right if equal to the secret. Baseline: the secret of a
   random synthetic record, compared with each target *by position* (Anonymeter's reference code
   compares by row label and reports a baseline far too low; ``baseline_hits`` pins ours).
+* ``inpainted`` (in-painting): per target, the share of its hidden cells filled in right
+  (categorical: equal; numeric: within 5 % of the true value, Anonymeter's tolerance), and per
+  masked attribute. Baseline: the hidden cells of a random synthetic record.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import numpy as np
@@ -84,7 +88,17 @@ def chunked_matches(table: np.ndarray, size: int, col: np.ndarray, op: np.ndarra
 def singling_out_hits(arrays: dict[str, np.ndarray], truth: Any, seed: int) -> Hits:
     """Predicates that single out one original record vs one control record, on tables of
     equal size: a predicate matches exactly one row far more often in a small table, so the
-    original is cut into control-sized chunks (their average success per predicate)."""
+    original is cut into control-sized chunks (their average success per predicate).
+
+    Why not Anonymeter's way (predicates judged on the whole original, the control's count
+    scaled to the original's size by a curve fitted on control subsets of min(1000, n) to n
+    rows): with a control of 1,000 rows or fewer all its subsets have one size and the fit is
+    undetermined, and with a spread of sizes the extrapolation tried here gave a false
+    positive on a release that never saw the members (8 %, CI 2.5-13 %, 3,000 originals vs
+    1,000 controls). Chunking never inflates the risk; its cost is sensitivity: a predicate
+    that isolates its source record counts in one chunk of ``len(original) // size``, so a
+    noisy copy's signal is diluted that many times (a DPO should read a low singling-out risk
+    beside linkability and in-painting, which have no such dilution)."""
     col, op, value = (arrays["predicate_columns"], arrays["predicate_ops"],
                       arrays["predicate_values"])
     rng = _seed_rng(seed, 0x5160)
@@ -139,21 +153,87 @@ def _check_per_target(name: str, low: int) -> Callable[[dict[str, np.ndarray], A
     return check
 
 
-# (outputs the result carries, what the evaluation measures, shape check, hit counting)
-EVALUATIONS: tuple[tuple[tuple[str, ...], str, Callable[..., None], Callable[..., Hits]], ...] = (
-    (("predicate_columns", "predicate_ops", "predicate_values"), "singling out",
-     _check_predicate_arrays, singling_out_hits),
-    (("links",), "linkability", _check_per_target("links", -1), links_hits),
-    (("guesses",), "attribute inference", _check_per_target("guesses", 0), guesses_hits),
+def inpainted_hits(arrays: dict[str, np.ndarray], truth: Any, seed: int) -> Hits:
+    """Per in-painting target, the share of its hidden cells filled in right (per masked
+    attribute: ``inpainting_details``). Baseline: each original target's hidden cells filled
+    from one random synthetic record."""
+    cells = cell_hits(arrays["inpainted"], truth)
+    guess = truth.synthetic[_seed_rng(seed, 0x1A7).integers(0, len(truth.synthetic),
+                                                            len(truth.inpaint_rows))]
+    base = cell_hits(guess, truth)
+    hidden = ~truth.inpaint_known
+    per_target = (cells * hidden).sum(axis=1) / np.maximum(hidden.sum(axis=1), 1)
+    per_base = (base * hidden).sum(axis=1) / np.maximum(hidden.sum(axis=1), 1)
+    m = truth.inpaint_member
+    return per_target[m], per_target[~m], per_base[m]
+
+
+NUMERIC_TOLERANCE = 0.05  # a numeric cell is right within 5 % of its true value (Anonymeter)
+
+
+def cell_hits(filled: np.ndarray, truth: Any) -> np.ndarray:
+    """targets x columns: categorical cells equal, numeric cells within the tolerance."""
+    real = truth.inpaint_rows
+    close = np.abs(filled - real) <= NUMERIC_TOLERANCE * np.abs(real) + 1e-12
+    return np.where(truth.columns.categorical[None, :], filled == real, close)
+
+
+def inpainting_details(arrays: dict[str, np.ndarray], truth: Any, seed: int
+                       ) -> dict[str, Any]:
+    """Per masked attribute: the residual risk over the targets that had it hidden."""
+    cells = cell_hits(arrays["inpainted"], truth)
+    hidden, m = ~truth.inpaint_known, truth.inpaint_member
+    out: dict[str, Any] = {}
+    for j, name in enumerate(truth.columns.names):
+        a, c = cells[hidden[:, j] & m, j], cells[hidden[:, j] & ~m, j]
+        if len(a) and len(c):
+            est = risk_estimates((a.astype(float), c.astype(float), np.zeros(0)))
+            out[name] = {k: est[k].model_dump() for k in ("risk", "attack_rate", "control_rate")}
+    return {"per_attribute": out}
+
+
+def _check_inpainted(a: dict[str, np.ndarray], truth: Any) -> None:
+    v = a["inpainted"]
+    if truth.inpaint_rows is None:
+        raise InvalidArgument("result.outputs.inpainted", "this release has no in-painting targets")
+    if v.dtype.kind != "f" or v.shape != truth.inpaint_rows.shape:
+        raise InvalidArgument("result.outputs.inpainted",
+                              "expected one row of numbers per in-painting target")
+    if not np.isfinite(v).all():
+        raise InvalidArgument("result.outputs.inpainted", "must be finite")
+
+
+def _no_details(arrays: dict[str, np.ndarray], truth: Any, seed: int) -> dict[str, Any]:
+    return {}
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """One way of judging a result, chosen by the outputs it carries."""
+
+    outputs: tuple[str, ...]
+    what: str
+    check: Callable[[dict[str, np.ndarray], Any], None]
+    hits: Callable[[dict[str, np.ndarray], Any, int], Hits]
+    details: Callable[[dict[str, np.ndarray], Any, int], dict[str, Any]] = _no_details
+
+
+EVALUATIONS: tuple[Evaluation, ...] = (
+    Evaluation(("predicate_columns", "predicate_ops", "predicate_values"), "singling out",
+               _check_predicate_arrays, singling_out_hits),
+    Evaluation(("links",), "linkability", _check_per_target("links", -1), links_hits),
+    Evaluation(("guesses",), "attribute inference", _check_per_target("guesses", 0),
+               guesses_hits),
+    Evaluation(("inpainted",), "in-painting", _check_inpainted, inpainted_hits,
+               inpainting_details),
 )
 
 
-def _evaluation(keys: Sequence[str]) -> tuple[tuple[str, ...], str, Callable[..., None],
-                                                  Callable[..., Hits]]:
+def evaluation(keys: Sequence[str]) -> Evaluation:
     for ev in EVALUATIONS:
-        if all(k in keys for k in ev[0]):
+        if all(k in keys for k in ev.outputs):
             return ev
-    raise InvalidArgument("result.outputs", "no predicates, links or guesses")
+    raise InvalidArgument("result.outputs", "no predicates, links, guesses or in-painted rows")
 
 
 def scaled_rate(values: np.ndarray) -> Estimate:
@@ -202,10 +282,10 @@ class SyntheticRiskScorer(Scorer):
 
     def accept(self, result: attack_pb2.AttackResult, truth: Any, store: ArtifactStore, *,
                n_bootstrap: int, seed: int) -> Accepted:
-        keys, _what, check, count = _evaluation(list(result.outputs))
-        arrays = _outputs(result, keys, 100_000 * 64)
-        check(arrays, truth)
-        est = risk_estimates(count(arrays, truth, seed))
+        ev = evaluation(list(result.outputs))
+        arrays = _outputs(result, ev.outputs, 100_000 * 64)
+        ev.check(arrays, truth)
+        est = risk_estimates(ev.hits(arrays, truth, seed))
         return Accepted(artifact=store_arrays(store, arrays),
                         headline=tuple((k, est[k]) for k in ("risk", "attack_rate",
                                                               "control_rate")))
@@ -224,14 +304,16 @@ class SyntheticRiskScorer(Scorer):
         if "arrays" not in ev:
             return AttackReport(status="failed", message="no result", **common)
         try:
-            _keys, what, _check, count = _evaluation(list(ev["arrays"]))
-            est = risk_estimates(count(ev["arrays"], ev["truth"], seed))
+            judged = evaluation(list(ev["arrays"]))
+            hits = judged.hits(ev["arrays"], ev["truth"], seed)
+            details = judged.details(ev["arrays"], ev["truth"], seed)
         except InvalidArgument as err:
             return AttackReport(status="failed", message=str(err), **common)
+        est = risk_estimates(hits)
         findings: dict[str, Any] = {k: v.model_dump() for k, v in est.items()}
-        findings.update(evaluation=what, n_trials=len(count(ev["arrays"], ev["truth"], seed)[0]),
-                        utility=ev["truth"].utility, generator=ev["truth"].generator)
-        findings["sentence"] = _sentence(what, findings)
+        findings.update(evaluation=judged.what, n_trials=len(hits[0]),
+                        utility=ev["truth"].utility, generator=ev["truth"].generator, **details)
+        findings["sentence"] = _sentence(judged.what, findings)
         return AttackReport(status="succeeded", risk_level=risk_level_of(est["risk"]),
                             findings=findings, **common)
 

@@ -17,6 +17,7 @@ from leakrange.common.errors import InvalidArgument
 from leakrange.synthetic.copy_noise import CopyWithNoiseParams, copy_with_noise
 from leakrange.synthetic.dp_bayes import DpBayesParams, dp_bayes
 from leakrange.synthetic.table import TableColumns
+from leakrange.synthetic.tabular_argn import TabularArgnParams, tabular_argn
 
 Fit = Callable[[np.ndarray, TableColumns, int, Any, np.random.Generator, np.ndarray], np.ndarray]
 
@@ -43,6 +44,8 @@ GENERATORS: tuple[Generator, ...] = (
               lambda o, c, n, p, r, d: copy_with_noise(o, c, n, p, r)),
     Generator("dp-bayes", "epsilon-DP Bayesian network (PrivBayes class, OpenDP mechanisms)",
               DpBayesParams, dp_bayes),
+    Generator("tabular-argn", "deep auto-regressive network (TabularARGN, mostlyai-engine)",
+              TabularArgnParams, tabular_argn),
 )
 
 

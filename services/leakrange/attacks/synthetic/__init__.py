@@ -6,9 +6,10 @@ from leakrange.attacks.base import Attack
 from leakrange.attacks.synthetic.dcr import DistanceToClosestRecord
 from leakrange.attacks.synthetic.domias import Domias
 from leakrange.attacks.synthetic.inference import AttributeInference
+from leakrange.attacks.synthetic.inpainting import Inpainting
 from leakrange.attacks.synthetic.linkability import Linkability
 from leakrange.attacks.synthetic.singling_out import SinglingOut
 
 SYNTHETIC_ATTACKS: tuple[type[Attack], ...] = (
-    SinglingOut, Linkability, AttributeInference, DistanceToClosestRecord, Domias,
+    SinglingOut, Linkability, AttributeInference, Inpainting, DistanceToClosestRecord, Domias,
 )

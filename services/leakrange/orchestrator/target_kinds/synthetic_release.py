@@ -53,9 +53,19 @@ class SyntheticTruth:
     link_answer: np.ndarray  # audit row i -> its row in the shuffled link_b bundle
     utility: dict[str, Any] = field(default_factory=dict)
     generator: str = ""
+    # In-painting targets (other records than the audit's): full rows, which cells the
+    # adversary is told (True = known), and which rows are originals.
+    inpaint_rows: np.ndarray | None = None
+    inpaint_known: np.ndarray | None = None
+    inpaint_member: np.ndarray | None = None
 
     def __len__(self) -> int:
         return len(self.is_member)
+
+
+# What a hidden cell of an in-painting target holds in the adversary's copy (the known mask is
+# what counts; a constant outside every built-in column's domain keeps no real row intact).
+HIDDEN = -1.0
 
 
 def _tensor(x: np.ndarray) -> Any:
@@ -81,9 +91,14 @@ class SyntheticRelease(PreparedTarget):
         audit.tensors["y"].CopyFrom(_tensor(np.zeros(len(t.audit), np.int64)))
         order = np.argsort(t.link_answer)  # shuffled row k holds audit row order[k]
         audit.tensors["link_b"].CopyFrom(_tensor(t.audit[order][:, list(t.link_b)]))
+        if t.inpaint_rows is not None and t.inpaint_known is not None:
+            shown = np.where(t.inpaint_known, t.inpaint_rows, HIDDEN)
+            audit.tensors["inpaint_x"].CopyFrom(_tensor(shown.astype(np.float64)))
+            audit.tensors["inpaint_known"].CopyFrom(_tensor(t.inpaint_known.astype(np.float64)))
         population = attack_pb2.TensorBundle()
-        population.tensors["x"].CopyFrom(_tensor(self.reference[:, known]))
-        population.tensors["y"].CopyFrom(_tensor(np.zeros(len(self.reference), np.int64)))
+        if len(self.reference):  # a bring-your-own release may come without reference records
+            population.tensors["x"].CopyFrom(_tensor(self.reference[:, known]))
+            population.tensors["y"].CopyFrom(_tensor(np.zeros(len(self.reference), np.int64)))
         synthetic = attack_pb2.TensorBundle()
         synthetic.tensors["x"].CopyFrom(_tensor(t.synthetic))
         data = attack_pb2.AdversaryData(
