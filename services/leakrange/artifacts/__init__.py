@@ -6,6 +6,7 @@ from leakrange.artifacts.media_types import (
     MEDIA_JSON,
     MEDIA_MODEL,
     MEDIA_OCTET_STREAM,
+    MEDIA_LM,
     MEDIA_ONNX,
     MEDIA_TENSORS,
 )
@@ -19,6 +20,7 @@ __all__ = [
     "MEDIA_JSON",
     "MEDIA_MODEL",
     "MEDIA_OCTET_STREAM",
+    "MEDIA_LM",
     "MEDIA_ONNX",
     "MEDIA_TENSORS",
     "ArtifactRef",

@@ -8,3 +8,5 @@ MEDIA_JSON = "application/json"
 MEDIA_HTML = "text/html"
 MEDIA_OCTET_STREAM = "application/octet-stream"
 MEDIA_ONNX = "application/vnd.leakrange.model+onnx"
+# A causal language model: safetensors with the LmSpec and the tokenizer in the header.
+MEDIA_LM = "application/vnd.leakrange.lm+safetensors"
