@@ -4,9 +4,9 @@ from leakrange.artifacts.folder_store import FolderStore
 from leakrange.artifacts.media_types import (
     MEDIA_HTML,
     MEDIA_JSON,
+    MEDIA_LM,
     MEDIA_MODEL,
     MEDIA_OCTET_STREAM,
-    MEDIA_LM,
     MEDIA_ONNX,
     MEDIA_TENSORS,
 )
@@ -18,9 +18,9 @@ from leakrange.artifacts.store import ArtifactStore
 __all__ = [
     "MEDIA_HTML",
     "MEDIA_JSON",
+    "MEDIA_LM",
     "MEDIA_MODEL",
     "MEDIA_OCTET_STREAM",
-    "MEDIA_LM",
     "MEDIA_ONNX",
     "MEDIA_TENSORS",
     "ArtifactRef",

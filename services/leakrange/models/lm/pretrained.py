@@ -93,9 +93,9 @@ def freeze_all_but_last(model: HfCausalLm, layers: int) -> None:
         return
     for p in model.parameters():
         p.requires_grad_(False)
-    inner = model.hf.model
-    for block in list(inner.layers)[-layers:]:
+    hf: Any = model.hf
+    for block in list(hf.model.layers)[-layers:]:
         for p in block.parameters():
             p.requires_grad_(True)
-    for p in list(inner.norm.parameters()) + list(model.hf.lm_head.parameters()):
+    for p in list(hf.model.norm.parameters()) + list(hf.lm_head.parameters()):
         p.requires_grad_(True)
