@@ -17,6 +17,7 @@ from tests.fixtures.synthetic import (  # noqa: F401 - fixtures
     synthetic_attack_stub,
     synthetic_releases,
 )
+from tests.fixtures.text import health_corpus, text_targets  # noqa: F401 - fixtures
 from tests.fixtures.targets import (  # noqa: F401 - fixtures
     adult_target,
     control_target,

@@ -80,3 +80,15 @@ def _check(tensors: dict[str, torch.Tensor], spec: LmSpec,
             raise InvalidArgument("model", f"tensor {name} has the wrong shape for the spec")
         if not tensor.is_floating_point():
             raise InvalidArgument("model", f"tensor {name} must be floating point")
+
+
+def lm_header_from_bytes(data: bytes) -> tuple[LmSpec, TextTokenizer, dict[str, str]]:
+    """Spec, tokenizer and metadata of a language-model file, without loading its weights."""
+    metadata = _read_metadata(data)
+    if LM_SPEC_KEY not in metadata or TOKENIZER_KEY not in metadata:
+        raise InvalidArgument("model", "safetensors file carries no language-model spec")
+    try:
+        spec = LmSpec.model_validate_json(metadata.pop(LM_SPEC_KEY))
+    except ValidationError as err:
+        raise InvalidArgument("model", "language-model spec in the file is invalid") from err
+    return spec, TextTokenizer.from_json(metadata.pop(TOKENIZER_KEY)), metadata
