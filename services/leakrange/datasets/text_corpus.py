@@ -51,9 +51,9 @@ def _clean(name: str, texts: pd.Series, sources: pd.Series, time_key: pd.Series)
 
 def _healthtweets() -> TextCorpus:
     df = _zip_csv("data/en/healthtweets.zip", "healthtweets.csv", "healthtweets")
-    source, _, tweet_id = df["source_id"].astype(str).str.rpartition("-").T.to_numpy()
-    return _clean("healthtweets", df["text"], pd.Series(source),
-                  pd.to_numeric(pd.Series(tweet_id), errors="coerce").fillna(0))
+    parts = df["source_id"].astype(str).str.rpartition("-")
+    return _clean("healthtweets", df["text"], parts[0],
+                  pd.to_numeric(parts[2], errors="coerce").fillna(0))
 
 
 def _newsarticles() -> TextCorpus:

@@ -92,6 +92,8 @@ class LmHost:
         if width > self.spec.context:
             raise InvalidArgument(f"{field}.shape[1]", f"longer than the model's context "
                                                        f"{self.spec.context}")
+        if width < min_length:
+            raise InvalidArgument(f"{field}.shape[1]", f"needs at least {min_length} tokens")
         arr = from_proto(tokens, field, max_elements=self.max_batch * self.spec.context)
         if arr.dtype.kind not in "iu":
             raise InvalidArgument(f"{field}.dtype", "must be integer token ids (int64)")
@@ -106,8 +108,6 @@ class LmHost:
         if (lens < min_length).any() or (lens > width).any():
             raise InvalidArgument("lengths", f"each must be between {min_length} and the "
                                              f"row length {width}")
-        if width < min_length:
-            raise InvalidArgument(f"{field}.shape[1]", f"needs at least {min_length} tokens")
         real = np.arange(width)[None, :] < lens[:, None]
         ids = arr[real]
         if ids.size and (ids.min() < 0 or ids.max() >= self.vocab_size):
