@@ -17,13 +17,13 @@ from tests.fixtures.synthetic import (  # noqa: F401 - fixtures
     synthetic_attack_stub,
     synthetic_releases,
 )
-from tests.fixtures.text import health_corpus, text_targets  # noqa: F401 - fixtures
 from tests.fixtures.targets import (  # noqa: F401 - fixtures
     adult_target,
     control_target,
     range_store,
     serve_target,
 )
+from tests.fixtures.text import health_corpus, text_targets  # noqa: F401 - fixtures
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
