@@ -22,6 +22,9 @@ from leakrange.target.policy import AccessPolicy
 from leakrange.v1 import attack_pb2_grpc
 from tests.fixtures.text import audit_labels, result_of, text_run_request, text_view
 
+pytestmark = pytest.mark.usefixtures("torch_one_thread")
+
+
 MEMBERSHIP_ATTACKS = [("lm_loss", {}, "logits"), ("zlib_ratio", {}, "logits"),
                       ("min_k", {"k_percent": 20}, "logits"),
                       ("min_k_plus_plus", {"k_percent": 20}, "topk"),

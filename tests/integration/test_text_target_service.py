@@ -18,6 +18,8 @@ from leakrange.target.lm.client import LanguageModelClient
 from leakrange.target.policy import AccessPolicy
 from leakrange.v1 import common_pb2, target_pb2, target_pb2_grpc
 
+pytestmark = pytest.mark.usefixtures("torch_one_thread")
+
 
 @pytest.fixture(scope="module")
 def lm(text_targets):
