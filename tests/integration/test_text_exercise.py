@@ -29,15 +29,15 @@ def exercise() -> str:
         "name": "text-test", "seed": 0,
         "target": {"text": {
             "dataset": "healthtweets", "members": 120, "population": 480, "model": TINY_LM,
-            "vocab_size": 512, "recipe": {"epochs": 20, "batch_size": 32, "lr": 0.005,
+            "vocab_size": 512, "recipe": {"epochs": 16, "batch_size": 32, "lr": 0.006,
                                           "warmup_steps": 5},
-            "canaries": {"digits": 6, "insertions": [0, 100], "candidates": 200},
+            "canaries": {"digits": 6, "insertions": [0, 100], "candidates": 100},
             "extraction_min_tokens": 6}},
         "threat_model": {"access": {"output": "topk", "top_k": 50, "query_budget": 400_000},
                          "knowledge": {"data_fraction": 0.5}},
         "adversaries": [{"family": "mia", "name": "a", "attacks": [
             {"name": "lm_loss"}, {"name": "min_k_plus_plus"}, {"name": "canary_exposure"},
-            {"name": "extraction", "params": {"samples": 40, "guesses": 20,
+            {"name": "extraction", "params": {"samples": 30, "guesses": 15,
                                               "max_new_tokens": 24}}]}],
     })
 
