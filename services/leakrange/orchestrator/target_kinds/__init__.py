@@ -17,6 +17,7 @@ from leakrange.orchestrator.target_kinds.base import (
     PreparedTarget,
     TargetKind,
 )
+from leakrange.orchestrator.target_kinds.endpoint import EndpointKind
 from leakrange.orchestrator.target_kinds.imported import ImportedKind
 from leakrange.orchestrator.target_kinds.model_target import ModelTarget
 from leakrange.orchestrator.target_kinds.stored_model import StoredModelKind
@@ -25,7 +26,7 @@ from leakrange.orchestrator.target_kinds.text import TextKind, TextTarget
 from leakrange.orchestrator.target_kinds.train import TrainKind, TrainTarget
 
 TARGET_KINDS: tuple[type[TargetKind], ...] = (
-    StoredModelKind, TrainKind, ImportedKind, SyntheticKind, TextKind,
+    StoredModelKind, TrainKind, ImportedKind, EndpointKind, SyntheticKind, TextKind,
 )
 
 
@@ -53,6 +54,7 @@ def resolve(target: BaseModel) -> tuple[type[TargetKind], Any]:
 __all__ = [
     "TARGET_KINDS",
     "AdversaryView",
+    "EndpointKind",
     "ImportedKind",
     "ModelTarget",
     "PrepareContext",
