@@ -23,6 +23,11 @@ from tests.fixtures.targets import (  # noqa: F401 - fixtures
     range_store,
     serve_target,
 )
+from tests.fixtures.text import (  # noqa: F401 - fixtures
+    health_corpus,
+    text_targets,
+    torch_one_thread,
+)
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

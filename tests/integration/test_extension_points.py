@@ -12,7 +12,7 @@ import pytest
 
 from leakrange.catalogue import AttackCatalogue, load_catalogue, schema_problems
 from leakrange.catalogue.attack_catalogue import catalogue_text
-from leakrange.common.attack_info import MEMBERSHIP, AttackInfo
+from leakrange.common.attack_info import EXPOSURE, EXTRACTION, MEMBERSHIP, AttackInfo
 from leakrange.common.errors import FailedPrecondition
 from leakrange.orchestrator.spec import TargetSpec
 from leakrange.orchestrator.spec_loading import SpecError, check_spec, load_spec, parse_spec
@@ -30,7 +30,8 @@ def test_catalogue_is_what_the_attack_service_publishes(attack_server) -> None:
     catalogue = load_catalogue()
     assert served == [catalogue.get("mia", info.name) for info in served]
     assert catalogue.names("mia") == [info.name for info in served]
-    assert {info.result_kind for info in published} == {MEMBERSHIP}
+    # Language-model attacks of the family also return canary exposure and extraction results.
+    assert {info.result_kind for info in published} == {MEMBERSHIP, EXPOSURE, EXTRACTION}
 
 
 def test_committed_catalogue_matches_the_registries() -> None:
@@ -106,7 +107,7 @@ def test_target_spec_has_one_field_per_registered_kind() -> None:
 
 def test_scorers_are_found_by_result_kind_only() -> None:
     assert [s.result_kind for s in SCORERS] == [MEMBERSHIP, "reconstruction", "attribute",
-                                                "synthetic_risk"]
+                                                "synthetic_risk", EXPOSURE, EXTRACTION]
     assert scorer_for(MEMBERSHIP).section.template.startswith("sections/")
     with pytest.raises(FailedPrecondition, match="no scorer for 'telepathy' results"):
         scorer_for("telepathy")

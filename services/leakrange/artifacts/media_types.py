@@ -8,5 +8,7 @@ MEDIA_JSON = "application/json"
 MEDIA_HTML = "text/html"
 MEDIA_OCTET_STREAM = "application/octet-stream"
 MEDIA_ONNX = "application/vnd.leakrange.model+onnx"
+# A causal language model: safetensors with the LmSpec and the tokenizer in the header.
+MEDIA_LM = "application/vnd.leakrange.lm+safetensors"
 # A model behind an inference server (target.endpoint): where it answers, no secret.
 MEDIA_ENDPOINT = "application/vnd.leakrange.endpoint+json"

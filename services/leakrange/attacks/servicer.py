@@ -82,9 +82,14 @@ class AttackServicer(attack_pb2_grpc.AttackServicer):
             raise InvalidArgument("threat_model", "required")
         threat = ThreatModel.from_proto(request.threat_model)
         attack_cls.check_threat_model(threat)
-        audit_x, audit_y = _bundle(request.data.audit, "data.audit", required=True)
-        assert audit_x is not None and audit_y is not None  # required=True
-        pop_x, pop_y = _bundle(request.data.population, "data.population", required=False)
+        text = _text_extras(request.data)
+        audit_x, audit_y = _bundle(request.data.audit, "data.audit",
+                                   required="audit_tokens" not in text)
+        if audit_x is None or audit_y is None:  # a language model's audit: documents as tokens
+            n = len(np.asarray(text["audit_tokens"]))
+            audit_x, audit_y = np.zeros((n, 0), np.float32), np.zeros(n, np.int64)
+        pop_x, pop_y = _bundle(request.data.population, "data.population",
+                               required=False) if "population_tokens" not in text else (None, None)
         if request.seed < 0:
             raise InvalidArgument("seed", "must be >= 0")
         if attack_cls.needs_target and not request.target.address:
@@ -100,7 +105,7 @@ class AttackServicer(attack_pb2_grpc.AttackServicer):
         target = TargetClient(request.target.address, request.target.token or None) \
             if request.target.address else None
         extras: dict[str, object] = {**_audit_extras(request.data.audit),
-                                     **_synthetic_extras(request.data)}
+                                     **_synthetic_extras(request.data), **text}
         ctx = RunContext(
             run_id=run_id, target_client=target, store=self._store, threat_model=threat,
             audit_x=audit_x, audit_y=audit_y, population_x=pop_x, population_y=pop_y,
@@ -207,6 +212,50 @@ def _audit_extras(bundle: attack_pb2.TensorBundle) -> dict[str, np.ndarray]:
 
 
 MAX_SCHEMA_BYTES = 256 * 1024
+MAX_TEXT_TOKENS = MAX_AUDIT_RECORDS * 64
+
+
+def _token_rows(bundle: attack_pb2.TensorBundle, field: str) -> dict[str, np.ndarray]:
+    """Documents as token ids: "tokens" int [n, length] and "lengths" int [n] (1..length)."""
+    if "tokens" not in bundle.tensors:
+        return {}
+    tokens = from_proto(bundle.tensors["tokens"], f"{field}.tokens", max_elements=MAX_TEXT_TOKENS)
+    if tokens.dtype.kind not in "iu" or tokens.ndim != 2:
+        raise InvalidArgument(f"{field}.tokens", "must be a 2-D table of integer token ids")
+    if "lengths" not in bundle.tensors:
+        raise InvalidArgument(f"{field}.lengths", "required (tokens per document)")
+    lengths = from_proto(bundle.tensors["lengths"], f"{field}.lengths",
+                         max_elements=MAX_AUDIT_RECORDS)
+    if lengths.dtype.kind not in "iu" or lengths.shape != (len(tokens),):
+        raise InvalidArgument(f"{field}.lengths", "must be one integer per document")
+    if len(lengths) and (lengths.min() < 1 or lengths.max() > tokens.shape[1]):
+        raise InvalidArgument(f"{field}.lengths", "must be between 1 and the row length")
+    prefix = field.rsplit(".", 1)[-1]
+    return {f"{prefix}_tokens": tokens.astype(np.int64),
+            f"{prefix}_lengths": lengths.astype(np.int64)}
+
+
+def _text_extras(data: attack_pb2.AdversaryData) -> dict[str, object]:
+    """A language model's documents (audit, population) and its canary candidates / prompt."""
+    extras: dict[str, object] = {**_token_rows(data.audit, "data.audit"),
+                                 **_token_rows(data.population, "data.population")}
+    text = data.text
+    if text.HasField("canary_candidates"):
+        cands = from_proto(text.canary_candidates, "data.text.canary_candidates",
+                           max_elements=MAX_TEXT_TOKENS)
+        if cands.dtype.kind not in "iu" or cands.ndim != 2 or cands.shape[1] < 2:
+            raise InvalidArgument("data.text.canary_candidates",
+                                  "must be a 2-D table of integer token ids")
+        prefix = from_proto(text.canary_prefix, "data.text.canary_prefix", max_elements=4096)
+        if prefix.dtype.kind not in "iu" or prefix.ndim != 1:
+            raise InvalidArgument("data.text.canary_prefix", "must be a list of token ids")
+        secret = int(text.canary_secret_tokens)
+        if not 1 <= secret < cands.shape[1]:
+            raise InvalidArgument("data.text.canary_secret_tokens",
+                                  "must be between 1 and the candidates' length - 1")
+        extras.update(canary_candidates=cands.astype(np.int64),
+                      canary_prefix=prefix.astype(np.int64), canary_secret_tokens=secret)
+    return extras
 
 
 def _table(tensor: common_pb2.Tensor, field: str) -> np.ndarray:

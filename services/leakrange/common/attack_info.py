@@ -39,6 +39,13 @@ ATTRIBUTE = "attribute"
 # Attacks on a released synthetic table judged as in Anonymeter (singling-out predicates, link
 # guesses, secret-attribute guesses): success on original records against control records.
 SYNTHETIC_RISK = "synthetic_risk"
+# Canary exposure: one score per canary candidate (higher = more likely); the range ranks the
+# true canaries among the random fills (exposure in bits, Carlini et al. 2019).
+EXPOSURE = "exposure"
+# Training-data extraction: generated token sequences (``outputs["generations"]``, -1 padded)
+# and canary-secret guesses (``outputs["canary_guesses"]``); the range checks them verbatim
+# against the training set.
+EXTRACTION = "extraction"
 
 
 class AttackInfo(BaseModel):

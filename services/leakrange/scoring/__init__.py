@@ -9,6 +9,8 @@ from __future__ import annotations
 from leakrange.common.errors import FailedPrecondition
 from leakrange.scoring.attribute import AttributeScorer
 from leakrange.scoring.base import Accepted, Scorer, SectionSpec
+from leakrange.scoring.exposure import ExposureScorer
+from leakrange.scoring.extraction import ExtractionScorer
 from leakrange.scoring.findings import AttackReport
 from leakrange.scoring.membership import MembershipScorer
 from leakrange.scoring.outcome import AttackOutcome
@@ -17,6 +19,7 @@ from leakrange.scoring.synthetic_risk import SyntheticRiskScorer
 
 SCORERS: tuple[type[Scorer], ...] = (
     MembershipScorer, ReconstructionScorer, AttributeScorer, SyntheticRiskScorer,
+    ExposureScorer, ExtractionScorer,
 )
 
 

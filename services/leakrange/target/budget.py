@@ -16,8 +16,10 @@ class QueryBudget:
     is persisted before it takes effect (see ``budget_ledger``).
     """
 
-    def __init__(self, limit: int, ledger: BudgetLedger | None = None) -> None:
+    def __init__(self, limit: int, ledger: BudgetLedger | None = None,
+                 unit: str = "records") -> None:
         self._limit = limit
+        self._unit = unit  # what is counted: records (classifiers) or tokens (language models)
         self._ledger = ledger
         self._used: dict[str, int] = ledger.load() if ledger is not None else {}
         self._lock = threading.Lock()
@@ -48,7 +50,7 @@ class QueryBudget:
             if budget_is_limited(self._limit) and used + records > self._limit:
                 left = self._limit - used
                 raise ResourceExhausted(
-                    f"query budget exhausted: {left} records left, batch has {records}"
+                    f"query budget exhausted: {left} {self._unit} left, batch has {records}"
                 )
             self._set(principal, used + records)
             return remaining_of(self._limit, used + records)

@@ -111,6 +111,15 @@ class TargetClient:
             records=len(x),
         )
 
+    @property
+    def stub(self) -> target_pb2_grpc.TargetStub:
+        """The raw stub, for the language-model calls (``lm.client.LanguageModelClient``)."""
+        return self._stub
+
+    @property
+    def timeout(self) -> float:
+        return self._timeout
+
     def get_weights(self) -> ArtifactRef:
         try:
             ref = self._stub.GetWeights(target_pb2.GetWeightsRequest(), timeout=self._timeout)

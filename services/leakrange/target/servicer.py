@@ -7,7 +7,7 @@ import math
 import grpc
 from prometheus_client import CollectorRegistry, Counter
 
-from leakrange.common.errors import PermissionDenied
+from leakrange.common.errors import FailedPrecondition, PermissionDenied
 from leakrange.common.interceptors import current_principal
 from leakrange.common.tensors import from_proto, to_proto
 from leakrange.common.threat_model import output_kind_to_proto
@@ -95,3 +95,11 @@ class TargetServicer(target_pb2_grpc.TargetServicer):
             raise PermissionDenied("weights are not available under a black-box policy")
         self._metrics.weights.labels("granted").inc()
         return self._host.ref.to_proto()
+
+    def ScoreTokens(self, request, context: grpc.ServicerContext
+                    ) -> target_pb2.ScoreTokensResponse:
+        raise FailedPrecondition("this target is a classifier: ScoreTokens needs a language "
+                                 "model (use Predict)")
+
+    def Generate(self, request, context: grpc.ServicerContext) -> target_pb2.GenerateResponse:
+        raise FailedPrecondition("this target is a classifier: Generate needs a language model")

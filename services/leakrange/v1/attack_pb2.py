@@ -25,7 +25,7 @@ _sym_db = _symbol_database.Default()
 from leakrange.v1 import common_pb2 as leakrange_dot_v1_dot_common__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x19leakrange/v1/attack.proto\x12\x0cleakrange.v1\x1a\x19leakrange/v1/common.proto\"\x81\x02\n\nAttackInfo\x12\x0c\n\x04name\x18\x01 \x01(\t\x12$\n\x06\x66\x61mily\x18\x02 \x01(\x0e\x32\x14.leakrange.v1.Family\x12\x0f\n\x07summary\x18\x03 \x01(\t\x12\r\n\x05paper\x18\x04 \x01(\t\x12\x33\n\x11supported_outputs\x18\x05 \x03(\x0e\x32\x18.leakrange.v1.OutputKind\x12\x1a\n\x12requires_white_box\x18\x06 \x01(\x08\x12\x1d\n\x15uses_reference_models\x18\x07 \x01(\x08\x12\x1a\n\x12params_schema_json\x18\x08 \x01(\t\x12\x13\n\x0bresult_kind\x18\t \x01(\t\"\x14\n\x12ListAttacksRequest\"@\n\x13ListAttacksResponse\x12)\n\x07\x61ttacks\x18\x01 \x03(\x0b\x32\x18.leakrange.v1.AttackInfo\"0\n\x0eTargetEndpoint\x12\x0f\n\x07\x61\x64\x64ress\x18\x01 \x01(\t\x12\r\n\x05token\x18\x02 \x01(\t\"\x8e\x01\n\x0cTensorBundle\x12\x38\n\x07tensors\x18\x01 \x03(\x0b\x32\'.leakrange.v1.TensorBundle.TensorsEntry\x1a\x44\n\x0cTensorsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12#\n\x05value\x18\x02 \x01(\x0b\x32\x14.leakrange.v1.Tensor:\x02\x38\x01\"\xcb\x03\n\rAdversaryData\x12)\n\x05\x61udit\x18\x01 \x01(\x0b\x32\x1a.leakrange.v1.TensorBundle\x12.\n\npopulation\x18\x02 \x01(\x0b\x32\x1a.leakrange.v1.TensorBundle\x12\x31\n\x0e\x61udit_artifact\x18\x03 \x01(\x0b\x32\x19.leakrange.v1.ArtifactRef\x12\x36\n\x13population_artifact\x18\x04 \x01(\x0b\x32\x19.leakrange.v1.ArtifactRef\x12\x38\n\x15\x66\x65\x64\x65rated_observation\x18\x05 \x01(\x0b\x32\x19.leakrange.v1.ArtifactRef\x12\x31\n\x0esynthetic_data\x18\x06 \x01(\x0b\x32\x19.leakrange.v1.ArtifactRef\x12\x0f\n\x07\x64\x61taset\x18\x07 \x01(\t\x12\x17\n\x0fmodel_spec_json\x18\x08 \x01(\t\x12\x13\n\x0brecipe_json\x18\t \x01(\t\x12-\n\tsynthetic\x18\n \x01(\x0b\x32\x1a.leakrange.v1.TensorBundle\x12\x19\n\x11table_schema_json\x18\x0b \x01(\t\"\xd9\x01\n\nRunRequest\x12\x0e\n\x06run_id\x18\x01 \x01(\t\x12\x0e\n\x06\x61ttack\x18\x02 \x01(\t\x12\x13\n\x0bparams_json\x18\x03 \x01(\t\x12/\n\x0cthreat_model\x18\x04 \x01(\x0b\x32\x19.leakrange.v1.ThreatModel\x12,\n\x06target\x18\x05 \x01(\x0b\x32\x1c.leakrange.v1.TargetEndpoint\x12)\n\x04\x64\x61ta\x18\x06 \x01(\x0b\x32\x1b.leakrange.v1.AdversaryData\x12\x0c\n\x04seed\x18\x07 \x01(\x03\"\xa1\x03\n\x0c\x41ttackResult\x12\x0e\n\x06\x61ttack\x18\x01 \x01(\t\x12$\n\x06\x66\x61mily\x18\x02 \x01(\x0e\x32\x14.leakrange.v1.Family\x12$\n\x06scores\x18\x03 \x01(\x0b\x32\x14.leakrange.v1.Tensor\x12-\n\x0freconstructions\x18\x04 \x01(\x0b\x32\x14.leakrange.v1.Tensor\x12\x32\n\x14reconstructed_labels\x18\x05 \x01(\x0b\x32\x14.leakrange.v1.Tensor\x12\x38\n\x07outputs\x18\x06 \x03(\x0b\x32\'.leakrange.v1.AttackResult.OutputsEntry\x12%\n\x07metrics\x18\x07 \x03(\x0b\x32\x14.leakrange.v1.Metric\x12+\n\x08\x61rtifact\x18\x08 \x01(\x0b\x32\x19.leakrange.v1.ArtifactRef\x1a\x44\n\x0cOutputsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12#\n\x05value\x18\x02 \x01(\x0b\x32\x14.leakrange.v1.Tensor:\x02\x38\x01\"\x99\x01\n\x08RunEvent\x12/\n\x08progress\x18\x01 \x01(\x0b\x32\x1b.leakrange.v1.ProgressEventH\x00\x12%\n\x03log\x18\x02 \x01(\x0b\x32\x16.leakrange.v1.LogEventH\x00\x12,\n\x06result\x18\x03 \x01(\x0b\x32\x1a.leakrange.v1.AttackResultH\x00\x42\x07\n\x05\x65vent\"\"\n\x10\x43\x61ncelRunRequest\x12\x0e\n\x06run_id\x18\x01 \x01(\t\"&\n\x11\x43\x61ncelRunResponse\x12\x11\n\tcancelled\x18\x01 \x01(\x08*r\n\x06\x46\x61mily\x12\x16\n\x12\x46\x41MILY_UNSPECIFIED\x10\x00\x12\x0e\n\nFAMILY_MIA\x10\x01\x12\x14\n\x10\x46\x41MILY_INVERSION\x10\x02\x12\x14\n\x10\x46\x41MILY_FEDERATED\x10\x03\x12\x14\n\x10\x46\x41MILY_SYNTHETIC\x10\x04\x32\xe2\x01\n\x06\x41ttack\x12R\n\x0bListAttacks\x12 .leakrange.v1.ListAttacksRequest\x1a!.leakrange.v1.ListAttacksResponse\x12\x39\n\x03Run\x12\x18.leakrange.v1.RunRequest\x1a\x16.leakrange.v1.RunEvent0\x01\x12I\n\x06\x43\x61ncel\x12\x1e.leakrange.v1.CancelRunRequest\x1a\x1f.leakrange.v1.CancelRunResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x19leakrange/v1/attack.proto\x12\x0cleakrange.v1\x1a\x19leakrange/v1/common.proto\"\x81\x02\n\nAttackInfo\x12\x0c\n\x04name\x18\x01 \x01(\t\x12$\n\x06\x66\x61mily\x18\x02 \x01(\x0e\x32\x14.leakrange.v1.Family\x12\x0f\n\x07summary\x18\x03 \x01(\t\x12\r\n\x05paper\x18\x04 \x01(\t\x12\x33\n\x11supported_outputs\x18\x05 \x03(\x0e\x32\x18.leakrange.v1.OutputKind\x12\x1a\n\x12requires_white_box\x18\x06 \x01(\x08\x12\x1d\n\x15uses_reference_models\x18\x07 \x01(\x08\x12\x1a\n\x12params_schema_json\x18\x08 \x01(\t\x12\x13\n\x0bresult_kind\x18\t \x01(\t\"\x14\n\x12ListAttacksRequest\"@\n\x13ListAttacksResponse\x12)\n\x07\x61ttacks\x18\x01 \x03(\x0b\x32\x18.leakrange.v1.AttackInfo\"0\n\x0eTargetEndpoint\x12\x0f\n\x07\x61\x64\x64ress\x18\x01 \x01(\t\x12\r\n\x05token\x18\x02 \x01(\t\"\x8e\x01\n\x0cTensorBundle\x12\x38\n\x07tensors\x18\x01 \x03(\x0b\x32\'.leakrange.v1.TensorBundle.TensorsEntry\x1a\x44\n\x0cTensorsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12#\n\x05value\x18\x02 \x01(\x0b\x32\x14.leakrange.v1.Tensor:\x02\x38\x01\"\xf1\x03\n\rAdversaryData\x12)\n\x05\x61udit\x18\x01 \x01(\x0b\x32\x1a.leakrange.v1.TensorBundle\x12.\n\npopulation\x18\x02 \x01(\x0b\x32\x1a.leakrange.v1.TensorBundle\x12\x31\n\x0e\x61udit_artifact\x18\x03 \x01(\x0b\x32\x19.leakrange.v1.ArtifactRef\x12\x36\n\x13population_artifact\x18\x04 \x01(\x0b\x32\x19.leakrange.v1.ArtifactRef\x12\x38\n\x15\x66\x65\x64\x65rated_observation\x18\x05 \x01(\x0b\x32\x19.leakrange.v1.ArtifactRef\x12\x31\n\x0esynthetic_data\x18\x06 \x01(\x0b\x32\x19.leakrange.v1.ArtifactRef\x12\x0f\n\x07\x64\x61taset\x18\x07 \x01(\t\x12\x17\n\x0fmodel_spec_json\x18\x08 \x01(\t\x12\x13\n\x0brecipe_json\x18\t \x01(\t\x12-\n\tsynthetic\x18\n \x01(\x0b\x32\x1a.leakrange.v1.TensorBundle\x12\x19\n\x11table_schema_json\x18\x0b \x01(\t\x12$\n\x04text\x18\x0c \x01(\x0b\x32\x16.leakrange.v1.TextData\"\x86\x01\n\x08TextData\x12/\n\x11\x63\x61nary_candidates\x18\x01 \x01(\x0b\x32\x14.leakrange.v1.Tensor\x12+\n\rcanary_prefix\x18\x02 \x01(\x0b\x32\x14.leakrange.v1.Tensor\x12\x1c\n\x14\x63\x61nary_secret_tokens\x18\x03 \x01(\x05\"\xd9\x01\n\nRunRequest\x12\x0e\n\x06run_id\x18\x01 \x01(\t\x12\x0e\n\x06\x61ttack\x18\x02 \x01(\t\x12\x13\n\x0bparams_json\x18\x03 \x01(\t\x12/\n\x0cthreat_model\x18\x04 \x01(\x0b\x32\x19.leakrange.v1.ThreatModel\x12,\n\x06target\x18\x05 \x01(\x0b\x32\x1c.leakrange.v1.TargetEndpoint\x12)\n\x04\x64\x61ta\x18\x06 \x01(\x0b\x32\x1b.leakrange.v1.AdversaryData\x12\x0c\n\x04seed\x18\x07 \x01(\x03\"\xa1\x03\n\x0c\x41ttackResult\x12\x0e\n\x06\x61ttack\x18\x01 \x01(\t\x12$\n\x06\x66\x61mily\x18\x02 \x01(\x0e\x32\x14.leakrange.v1.Family\x12$\n\x06scores\x18\x03 \x01(\x0b\x32\x14.leakrange.v1.Tensor\x12-\n\x0freconstructions\x18\x04 \x01(\x0b\x32\x14.leakrange.v1.Tensor\x12\x32\n\x14reconstructed_labels\x18\x05 \x01(\x0b\x32\x14.leakrange.v1.Tensor\x12\x38\n\x07outputs\x18\x06 \x03(\x0b\x32\'.leakrange.v1.AttackResult.OutputsEntry\x12%\n\x07metrics\x18\x07 \x03(\x0b\x32\x14.leakrange.v1.Metric\x12+\n\x08\x61rtifact\x18\x08 \x01(\x0b\x32\x19.leakrange.v1.ArtifactRef\x1a\x44\n\x0cOutputsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12#\n\x05value\x18\x02 \x01(\x0b\x32\x14.leakrange.v1.Tensor:\x02\x38\x01\"\x99\x01\n\x08RunEvent\x12/\n\x08progress\x18\x01 \x01(\x0b\x32\x1b.leakrange.v1.ProgressEventH\x00\x12%\n\x03log\x18\x02 \x01(\x0b\x32\x16.leakrange.v1.LogEventH\x00\x12,\n\x06result\x18\x03 \x01(\x0b\x32\x1a.leakrange.v1.AttackResultH\x00\x42\x07\n\x05\x65vent\"\"\n\x10\x43\x61ncelRunRequest\x12\x0e\n\x06run_id\x18\x01 \x01(\t\"&\n\x11\x43\x61ncelRunResponse\x12\x11\n\tcancelled\x18\x01 \x01(\x08*r\n\x06\x46\x61mily\x12\x16\n\x12\x46\x41MILY_UNSPECIFIED\x10\x00\x12\x0e\n\nFAMILY_MIA\x10\x01\x12\x14\n\x10\x46\x41MILY_INVERSION\x10\x02\x12\x14\n\x10\x46\x41MILY_FEDERATED\x10\x03\x12\x14\n\x10\x46\x41MILY_SYNTHETIC\x10\x04\x32\xe2\x01\n\x06\x41ttack\x12R\n\x0bListAttacks\x12 .leakrange.v1.ListAttacksRequest\x1a!.leakrange.v1.ListAttacksResponse\x12\x39\n\x03Run\x12\x18.leakrange.v1.RunRequest\x1a\x16.leakrange.v1.RunEvent0\x01\x12I\n\x06\x43\x61ncel\x12\x1e.leakrange.v1.CancelRunRequest\x1a\x1f.leakrange.v1.CancelRunResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -36,8 +36,8 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_TENSORBUNDLE_TENSORSENTRY']._serialized_options = b'8\001'
   _globals['_ATTACKRESULT_OUTPUTSENTRY']._loaded_options = None
   _globals['_ATTACKRESULT_OUTPUTSENTRY']._serialized_options = b'8\001'
-  _globals['_FAMILY']._serialized_start=1947
-  _globals['_FAMILY']._serialized_end=2061
+  _globals['_FAMILY']._serialized_start=2122
+  _globals['_FAMILY']._serialized_end=2236
   _globals['_ATTACKINFO']._serialized_start=71
   _globals['_ATTACKINFO']._serialized_end=328
   _globals['_LISTATTACKSREQUEST']._serialized_start=330
@@ -51,19 +51,21 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_TENSORBUNDLE_TENSORSENTRY']._serialized_start=543
   _globals['_TENSORBUNDLE_TENSORSENTRY']._serialized_end=611
   _globals['_ADVERSARYDATA']._serialized_start=614
-  _globals['_ADVERSARYDATA']._serialized_end=1073
-  _globals['_RUNREQUEST']._serialized_start=1076
-  _globals['_RUNREQUEST']._serialized_end=1293
-  _globals['_ATTACKRESULT']._serialized_start=1296
-  _globals['_ATTACKRESULT']._serialized_end=1713
-  _globals['_ATTACKRESULT_OUTPUTSENTRY']._serialized_start=1645
-  _globals['_ATTACKRESULT_OUTPUTSENTRY']._serialized_end=1713
-  _globals['_RUNEVENT']._serialized_start=1716
-  _globals['_RUNEVENT']._serialized_end=1869
-  _globals['_CANCELRUNREQUEST']._serialized_start=1871
-  _globals['_CANCELRUNREQUEST']._serialized_end=1905
-  _globals['_CANCELRUNRESPONSE']._serialized_start=1907
-  _globals['_CANCELRUNRESPONSE']._serialized_end=1945
-  _globals['_ATTACK']._serialized_start=2064
-  _globals['_ATTACK']._serialized_end=2290
+  _globals['_ADVERSARYDATA']._serialized_end=1111
+  _globals['_TEXTDATA']._serialized_start=1114
+  _globals['_TEXTDATA']._serialized_end=1248
+  _globals['_RUNREQUEST']._serialized_start=1251
+  _globals['_RUNREQUEST']._serialized_end=1468
+  _globals['_ATTACKRESULT']._serialized_start=1471
+  _globals['_ATTACKRESULT']._serialized_end=1888
+  _globals['_ATTACKRESULT_OUTPUTSENTRY']._serialized_start=1820
+  _globals['_ATTACKRESULT_OUTPUTSENTRY']._serialized_end=1888
+  _globals['_RUNEVENT']._serialized_start=1891
+  _globals['_RUNEVENT']._serialized_end=2044
+  _globals['_CANCELRUNREQUEST']._serialized_start=2046
+  _globals['_CANCELRUNREQUEST']._serialized_end=2080
+  _globals['_CANCELRUNRESPONSE']._serialized_start=2082
+  _globals['_CANCELRUNRESPONSE']._serialized_end=2120
+  _globals['_ATTACK']._serialized_start=2239
+  _globals['_ATTACK']._serialized_end=2465
 # @@protoc_insertion_point(module_scope)

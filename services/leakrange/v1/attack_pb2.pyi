@@ -75,7 +75,7 @@ class TensorBundle(_message.Message):
     def __init__(self, tensors: _Optional[_Mapping[str, _common_pb2.Tensor]] = ...) -> None: ...
 
 class AdversaryData(_message.Message):
-    __slots__ = ("audit", "population", "audit_artifact", "population_artifact", "federated_observation", "synthetic_data", "dataset", "model_spec_json", "recipe_json", "synthetic", "table_schema_json")
+    __slots__ = ("audit", "population", "audit_artifact", "population_artifact", "federated_observation", "synthetic_data", "dataset", "model_spec_json", "recipe_json", "synthetic", "table_schema_json", "text")
     AUDIT_FIELD_NUMBER: _ClassVar[int]
     POPULATION_FIELD_NUMBER: _ClassVar[int]
     AUDIT_ARTIFACT_FIELD_NUMBER: _ClassVar[int]
@@ -87,6 +87,7 @@ class AdversaryData(_message.Message):
     RECIPE_JSON_FIELD_NUMBER: _ClassVar[int]
     SYNTHETIC_FIELD_NUMBER: _ClassVar[int]
     TABLE_SCHEMA_JSON_FIELD_NUMBER: _ClassVar[int]
+    TEXT_FIELD_NUMBER: _ClassVar[int]
     audit: TensorBundle
     population: TensorBundle
     audit_artifact: _common_pb2.ArtifactRef
@@ -98,7 +99,18 @@ class AdversaryData(_message.Message):
     recipe_json: str
     synthetic: TensorBundle
     table_schema_json: str
-    def __init__(self, audit: _Optional[_Union[TensorBundle, _Mapping]] = ..., population: _Optional[_Union[TensorBundle, _Mapping]] = ..., audit_artifact: _Optional[_Union[_common_pb2.ArtifactRef, _Mapping]] = ..., population_artifact: _Optional[_Union[_common_pb2.ArtifactRef, _Mapping]] = ..., federated_observation: _Optional[_Union[_common_pb2.ArtifactRef, _Mapping]] = ..., synthetic_data: _Optional[_Union[_common_pb2.ArtifactRef, _Mapping]] = ..., dataset: _Optional[str] = ..., model_spec_json: _Optional[str] = ..., recipe_json: _Optional[str] = ..., synthetic: _Optional[_Union[TensorBundle, _Mapping]] = ..., table_schema_json: _Optional[str] = ...) -> None: ...
+    text: TextData
+    def __init__(self, audit: _Optional[_Union[TensorBundle, _Mapping]] = ..., population: _Optional[_Union[TensorBundle, _Mapping]] = ..., audit_artifact: _Optional[_Union[_common_pb2.ArtifactRef, _Mapping]] = ..., population_artifact: _Optional[_Union[_common_pb2.ArtifactRef, _Mapping]] = ..., federated_observation: _Optional[_Union[_common_pb2.ArtifactRef, _Mapping]] = ..., synthetic_data: _Optional[_Union[_common_pb2.ArtifactRef, _Mapping]] = ..., dataset: _Optional[str] = ..., model_spec_json: _Optional[str] = ..., recipe_json: _Optional[str] = ..., synthetic: _Optional[_Union[TensorBundle, _Mapping]] = ..., table_schema_json: _Optional[str] = ..., text: _Optional[_Union[TextData, _Mapping]] = ...) -> None: ...
+
+class TextData(_message.Message):
+    __slots__ = ("canary_candidates", "canary_prefix", "canary_secret_tokens")
+    CANARY_CANDIDATES_FIELD_NUMBER: _ClassVar[int]
+    CANARY_PREFIX_FIELD_NUMBER: _ClassVar[int]
+    CANARY_SECRET_TOKENS_FIELD_NUMBER: _ClassVar[int]
+    canary_candidates: _common_pb2.Tensor
+    canary_prefix: _common_pb2.Tensor
+    canary_secret_tokens: int
+    def __init__(self, canary_candidates: _Optional[_Union[_common_pb2.Tensor, _Mapping]] = ..., canary_prefix: _Optional[_Union[_common_pb2.Tensor, _Mapping]] = ..., canary_secret_tokens: _Optional[int] = ...) -> None: ...
 
 class RunRequest(_message.Message):
     __slots__ = ("run_id", "attack", "params_json", "threat_model", "target", "data", "seed")

@@ -25,7 +25,7 @@ _sym_db = _symbol_database.Default()
 from leakrange.v1 import common_pb2 as leakrange_dot_v1_dot_common__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x19leakrange/v1/target.proto\x12\x0cleakrange.v1\x1a\x19leakrange/v1/common.proto\"\x11\n\x0f\x44\x65scribeRequest\"\xed\x01\n\nTargetInfo\x12\x12\n\nmodel_kind\x18\x01 \x01(\t\x12\x13\n\x0binput_shape\x18\x02 \x03(\x03\x12(\n\x0binput_dtype\x18\x03 \x01(\x0e\x32\x13.leakrange.v1.DType\x12\x13\n\x0bnum_classes\x18\x04 \x01(\x05\x12\x13\n\x0b\x63lass_names\x18\x05 \x03(\t\x12$\n\x06\x61\x63\x63\x65ss\x18\x06 \x01(\x0b\x32\x14.leakrange.v1.Access\x12\x18\n\x10remaining_budget\x18\x07 \x01(\x03\x12\x11\n\tmax_batch\x18\x08 \x01(\x03\x12\x0f\n\x07\x64\x61taset\x18\t \x01(\t\"6\n\x0ePredictRequest\x12$\n\x06inputs\x18\x01 \x01(\x0b\x32\x14.leakrange.v1.Tensor\"\xa1\x01\n\x0fPredictResponse\x12&\n\x04kind\x18\x01 \x01(\x0e\x32\x18.leakrange.v1.OutputKind\x12%\n\x07outputs\x18\x02 \x01(\x0b\x32\x14.leakrange.v1.Tensor\x12%\n\x07indices\x18\x03 \x01(\x0b\x32\x14.leakrange.v1.Tensor\x12\x18\n\x10remaining_budget\x18\x04 \x01(\x03\"\x13\n\x11GetWeightsRequest2\xdf\x01\n\x06Target\x12\x43\n\x08\x44\x65scribe\x12\x1d.leakrange.v1.DescribeRequest\x1a\x18.leakrange.v1.TargetInfo\x12\x46\n\x07Predict\x12\x1c.leakrange.v1.PredictRequest\x1a\x1d.leakrange.v1.PredictResponse\x12H\n\nGetWeights\x12\x1f.leakrange.v1.GetWeightsRequest\x1a\x19.leakrange.v1.ArtifactRefb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x19leakrange/v1/target.proto\x12\x0cleakrange.v1\x1a\x19leakrange/v1/common.proto\"\x11\n\x0f\x44\x65scribeRequest\"\xa6\x02\n\nTargetInfo\x12\x12\n\nmodel_kind\x18\x01 \x01(\t\x12\x13\n\x0binput_shape\x18\x02 \x03(\x03\x12(\n\x0binput_dtype\x18\x03 \x01(\x0e\x32\x13.leakrange.v1.DType\x12\x13\n\x0bnum_classes\x18\x04 \x01(\x05\x12\x13\n\x0b\x63lass_names\x18\x05 \x03(\t\x12$\n\x06\x61\x63\x63\x65ss\x18\x06 \x01(\x0b\x32\x14.leakrange.v1.Access\x12\x18\n\x10remaining_budget\x18\x07 \x01(\x03\x12\x11\n\tmax_batch\x18\x08 \x01(\x03\x12\x0f\n\x07\x64\x61taset\x18\t \x01(\t\x12\x37\n\x0elanguage_model\x18\n \x01(\x0b\x32\x1f.leakrange.v1.LanguageModelInfo\"\xcf\x01\n\x11LanguageModelInfo\x12\x12\n\nvocab_size\x18\x01 \x01(\x05\x12\x1b\n\x13max_sequence_length\x18\x02 \x01(\x05\x12\x16\n\x0etokenizer_json\x18\x03 \x01(\t\x12\x14\n\x0c\x62os_token_id\x18\x04 \x01(\x05\x12\x14\n\x0c\x65os_token_id\x18\x05 \x01(\x05\x12\x14\n\x0cpad_token_id\x18\x06 \x01(\x05\x12\x16\n\x0emax_new_tokens\x18\x07 \x01(\x05\x12\x17\n\x0fmax_temperature\x18\x08 \x01(\x02\"6\n\x0ePredictRequest\x12$\n\x06inputs\x18\x01 \x01(\x0b\x32\x14.leakrange.v1.Tensor\"\xa1\x01\n\x0fPredictResponse\x12&\n\x04kind\x18\x01 \x01(\x0e\x32\x18.leakrange.v1.OutputKind\x12%\n\x07outputs\x18\x02 \x01(\x0b\x32\x14.leakrange.v1.Tensor\x12%\n\x07indices\x18\x03 \x01(\x0b\x32\x14.leakrange.v1.Tensor\x12\x18\n\x10remaining_budget\x18\x04 \x01(\x03\"\x13\n\x11GetWeightsRequest\"a\n\x12ScoreTokensRequest\x12$\n\x06tokens\x18\x01 \x01(\x0b\x32\x14.leakrange.v1.Tensor\x12%\n\x07lengths\x18\x02 \x01(\x0b\x32\x14.leakrange.v1.Tensor\"\xbc\x01\n\x13ScoreTokensResponse\x12&\n\x04kind\x18\x01 \x01(\x0e\x32\x18.leakrange.v1.OutputKind\x12$\n\x06values\x18\x02 \x01(\x0b\x32\x14.leakrange.v1.Tensor\x12%\n\x07indices\x18\x03 \x01(\x0b\x32\x14.leakrange.v1.Tensor\x12\x18\n\x10remaining_budget\x18\x04 \x01(\x03\x12\x16\n\x0etokens_charged\x18\x05 \x01(\x03\"\xa9\x01\n\x0fGenerateRequest\x12%\n\x07prompts\x18\x01 \x01(\x0b\x32\x14.leakrange.v1.Tensor\x12%\n\x07lengths\x18\x02 \x01(\x0b\x32\x14.leakrange.v1.Tensor\x12\x16\n\x0emax_new_tokens\x18\x03 \x01(\x05\x12\x13\n\x0btemperature\x18\x04 \x01(\x02\x12\r\n\x05top_k\x18\x05 \x01(\x05\x12\x0c\n\x04seed\x18\x06 \x01(\x03\"\x91\x01\n\x10GenerateResponse\x12$\n\x06tokens\x18\x01 \x01(\x0b\x32\x14.leakrange.v1.Tensor\x12%\n\x07lengths\x18\x02 \x01(\x0b\x32\x14.leakrange.v1.Tensor\x12\x18\n\x10remaining_budget\x18\x03 \x01(\x03\x12\x16\n\x0etokens_charged\x18\x04 \x01(\x03\x32\xfe\x02\n\x06Target\x12\x43\n\x08\x44\x65scribe\x12\x1d.leakrange.v1.DescribeRequest\x1a\x18.leakrange.v1.TargetInfo\x12\x46\n\x07Predict\x12\x1c.leakrange.v1.PredictRequest\x1a\x1d.leakrange.v1.PredictResponse\x12H\n\nGetWeights\x12\x1f.leakrange.v1.GetWeightsRequest\x1a\x19.leakrange.v1.ArtifactRef\x12R\n\x0bScoreTokens\x12 .leakrange.v1.ScoreTokensRequest\x1a!.leakrange.v1.ScoreTokensResponse\x12I\n\x08Generate\x12\x1d.leakrange.v1.GenerateRequest\x1a\x1e.leakrange.v1.GenerateResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -35,13 +35,23 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_DESCRIBEREQUEST']._serialized_start=70
   _globals['_DESCRIBEREQUEST']._serialized_end=87
   _globals['_TARGETINFO']._serialized_start=90
-  _globals['_TARGETINFO']._serialized_end=327
-  _globals['_PREDICTREQUEST']._serialized_start=329
-  _globals['_PREDICTREQUEST']._serialized_end=383
-  _globals['_PREDICTRESPONSE']._serialized_start=386
-  _globals['_PREDICTRESPONSE']._serialized_end=547
-  _globals['_GETWEIGHTSREQUEST']._serialized_start=549
-  _globals['_GETWEIGHTSREQUEST']._serialized_end=568
-  _globals['_TARGET']._serialized_start=571
-  _globals['_TARGET']._serialized_end=794
+  _globals['_TARGETINFO']._serialized_end=384
+  _globals['_LANGUAGEMODELINFO']._serialized_start=387
+  _globals['_LANGUAGEMODELINFO']._serialized_end=594
+  _globals['_PREDICTREQUEST']._serialized_start=596
+  _globals['_PREDICTREQUEST']._serialized_end=650
+  _globals['_PREDICTRESPONSE']._serialized_start=653
+  _globals['_PREDICTRESPONSE']._serialized_end=814
+  _globals['_GETWEIGHTSREQUEST']._serialized_start=816
+  _globals['_GETWEIGHTSREQUEST']._serialized_end=835
+  _globals['_SCORETOKENSREQUEST']._serialized_start=837
+  _globals['_SCORETOKENSREQUEST']._serialized_end=934
+  _globals['_SCORETOKENSRESPONSE']._serialized_start=937
+  _globals['_SCORETOKENSRESPONSE']._serialized_end=1125
+  _globals['_GENERATEREQUEST']._serialized_start=1128
+  _globals['_GENERATEREQUEST']._serialized_end=1297
+  _globals['_GENERATERESPONSE']._serialized_start=1300
+  _globals['_GENERATERESPONSE']._serialized_end=1445
+  _globals['_TARGET']._serialized_start=1448
+  _globals['_TARGET']._serialized_end=1830
 # @@protoc_insertion_point(module_scope)

@@ -51,6 +51,16 @@ class TargetStub:
                 request_serializer=leakrange_dot_v1_dot_target__pb2.GetWeightsRequest.SerializeToString,
                 response_deserializer=leakrange_dot_v1_dot_common__pb2.ArtifactRef.FromString,
                 _registered_method=True)
+        self.ScoreTokens = channel.unary_unary(
+                '/leakrange.v1.Target/ScoreTokens',
+                request_serializer=leakrange_dot_v1_dot_target__pb2.ScoreTokensRequest.SerializeToString,
+                response_deserializer=leakrange_dot_v1_dot_target__pb2.ScoreTokensResponse.FromString,
+                _registered_method=True)
+        self.Generate = channel.unary_unary(
+                '/leakrange.v1.Target/Generate',
+                request_serializer=leakrange_dot_v1_dot_target__pb2.GenerateRequest.SerializeToString,
+                response_deserializer=leakrange_dot_v1_dot_target__pb2.GenerateResponse.FromString,
+                _registered_method=True)
 
 
 class TargetServicer:
@@ -78,6 +88,24 @@ class TargetServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ScoreTokens(self, request, context):
+        """Language models only: the probability the model gives each given token after its prefix,
+        shaped by the access policy (log-probabilities, probabilities or the top-K next tokens).
+        Counts tokens against the budget. PERMISSION_DENIED under a label policy (generated text
+        only); FAILED_PRECONDITION on a classifier target.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def Generate(self, request, context):
+        """Language models only: a sampled continuation of each prompt (temperature and length within
+        the target's bounds). Counts prompt and generated tokens against the budget.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_TargetServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -95,6 +123,16 @@ def add_TargetServicer_to_server(servicer, server):
                     servicer.GetWeights,
                     request_deserializer=leakrange_dot_v1_dot_target__pb2.GetWeightsRequest.FromString,
                     response_serializer=leakrange_dot_v1_dot_common__pb2.ArtifactRef.SerializeToString,
+            ),
+            'ScoreTokens': grpc.unary_unary_rpc_method_handler(
+                    servicer.ScoreTokens,
+                    request_deserializer=leakrange_dot_v1_dot_target__pb2.ScoreTokensRequest.FromString,
+                    response_serializer=leakrange_dot_v1_dot_target__pb2.ScoreTokensResponse.SerializeToString,
+            ),
+            'Generate': grpc.unary_unary_rpc_method_handler(
+                    servicer.Generate,
+                    request_deserializer=leakrange_dot_v1_dot_target__pb2.GenerateRequest.FromString,
+                    response_serializer=leakrange_dot_v1_dot_target__pb2.GenerateResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -179,6 +217,60 @@ class Target:
             '/leakrange.v1.Target/GetWeights',
             leakrange_dot_v1_dot_target__pb2.GetWeightsRequest.SerializeToString,
             leakrange_dot_v1_dot_common__pb2.ArtifactRef.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ScoreTokens(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/leakrange.v1.Target/ScoreTokens',
+            leakrange_dot_v1_dot_target__pb2.ScoreTokensRequest.SerializeToString,
+            leakrange_dot_v1_dot_target__pb2.ScoreTokensResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Generate(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/leakrange.v1.Target/Generate',
+            leakrange_dot_v1_dot_target__pb2.GenerateRequest.SerializeToString,
+            leakrange_dot_v1_dot_target__pb2.GenerateResponse.FromString,
             options,
             channel_credentials,
             insecure,

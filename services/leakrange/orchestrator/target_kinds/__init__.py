@@ -22,10 +22,11 @@ from leakrange.orchestrator.target_kinds.imported import ImportedKind
 from leakrange.orchestrator.target_kinds.model_target import ModelTarget
 from leakrange.orchestrator.target_kinds.stored_model import StoredModelKind
 from leakrange.orchestrator.target_kinds.synthetic import SyntheticKind
+from leakrange.orchestrator.target_kinds.text import TextKind, TextTarget
 from leakrange.orchestrator.target_kinds.train import TrainKind, TrainTarget
 
 TARGET_KINDS: tuple[type[TargetKind], ...] = (
-    StoredModelKind, TrainKind, ImportedKind, EndpointKind, SyntheticKind,
+    StoredModelKind, TrainKind, ImportedKind, EndpointKind, SyntheticKind, TextKind,
 )
 
 
@@ -61,6 +62,8 @@ __all__ = [
     "StoredModelKind",
     "SyntheticKind",
     "TargetKind",
+    "TextKind",
+    "TextTarget",
     "TrainKind",
     "TrainTarget",
     "kind_names",

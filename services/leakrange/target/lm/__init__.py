@@ -1,0 +1,1 @@
+"""The Target service for language models: host, access shaping, servicer and client."""
