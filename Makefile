@@ -3,6 +3,10 @@ PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
+# The federated target's environment (Flower needs protobuf<7; see requirements/federated-lock.txt).
+FED_VENV  := .venv-federated
+FED_PY    := $(FED_VENV)/bin/python
+FED_STAMP := $(FED_VENV)/.installed
 PYTEST_ARGS ?=
 # buf (proto lint and breaking checks), pinned, installed by make itself into a project-local
 # folder: CI machines have only what the project's files install.
@@ -14,7 +18,17 @@ BUF_STAMP := $(TOOLS)/.buf-$(BUF_VERSION)
 
 .PHONY: setup test lint typecheck protos check-protos buf lint-protos catalogue check-catalogue bench demo images clean
 
-setup: $(STAMP)
+setup: $(STAMP) $(FED_STAMP)
+
+# leakrange is put on the path (a .pth file), not installed: its own requirements (protobuf 7)
+# are not this environment's, and the code run here imports none of the generated stubs.
+$(FED_STAMP): requirements/federated-lock.txt
+	$(PYTHON) -m venv $(FED_VENV)
+	$(FED_PY) -m pip install --quiet --no-compile torch==2.13.0
+	$(FED_PY) -m pip install --quiet --no-compile --no-deps -r requirements/federated-lock.txt
+	$(FED_PY) -m pip check
+	echo "$(CURDIR)/services" > "$$($(FED_PY) -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')/leakrange-src.pth"
+	touch $(FED_STAMP)
 
 $(STAMP): pyproject.toml requirements/lock.txt requirements/no-deps.txt tools/install_helm.py
 	$(PYTHON) -m venv $(VENV)
@@ -77,4 +91,4 @@ images:
 	bash attack-images/build.sh
 
 clean:
-	rm -rf $(VENV) $(TOOLS) .pytest_cache .mypy_cache .ruff_cache out
+	rm -rf $(VENV) $(FED_VENV) $(TOOLS) .pytest_cache .mypy_cache .ruff_cache out

@@ -100,7 +100,8 @@ class AttackServicer(attack_pb2_grpc.AttackServicer):
         target = TargetClient(request.target.address, request.target.token or None) \
             if request.target.address else None
         extras: dict[str, object] = {**_audit_extras(request.data.audit),
-                                     **_synthetic_extras(request.data)}
+                                     **_synthetic_extras(request.data),
+                                     **_federated_extras(request.data.audit)}
         ctx = RunContext(
             run_id=run_id, target_client=target, store=self._store, threat_model=threat,
             audit_x=audit_x, audit_y=audit_y, population_x=pop_x, population_y=pop_y,
@@ -207,6 +208,28 @@ def _audit_extras(bundle: attack_pb2.TensorBundle) -> dict[str, np.ndarray]:
 
 
 MAX_SCHEMA_BYTES = 256 * 1024
+# Federated observations travel as ``fl.``-prefixed audit tensors (see
+# attacks/federated/observation.py).
+FEDERATED_PREFIX = "fl."
+MAX_FEDERATED_ELEMENTS = 64_000_000
+
+
+def _federated_extras(bundle: attack_pb2.TensorBundle) -> dict[str, object]:
+    """The federated adversary's observation: every finite ``fl.*`` tensor of the audit bundle."""
+    tensors: dict[str, np.ndarray] = {}
+    total = 0
+    for name, tensor in bundle.tensors.items():
+        if not name.startswith(FEDERATED_PREFIX):
+            continue
+        field = f"data.audit.{name[:80]}"
+        value = from_proto(tensor, field, max_elements=MAX_FEDERATED_ELEMENTS)
+        total += value.size
+        if total > MAX_FEDERATED_ELEMENTS:
+            raise InvalidArgument("data.audit", "federated observation too large")
+        if value.dtype.kind == "f":
+            require_finite(value, field)
+        tensors[name] = value
+    return {"federated": tensors} if tensors else {}
 
 
 def _table(tensor: common_pb2.Tensor, field: str) -> np.ndarray:

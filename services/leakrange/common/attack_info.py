@@ -39,6 +39,10 @@ ATTRIBUTE = "attribute"
 # Attacks on a released synthetic table judged as in Anonymeter (singling-out predicates, link
 # guesses, secret-attribute guesses): success on original records against control records.
 SYNTHETIC_RISK = "synthetic_risk"
+# Gradient / update inversion in federated learning: reconstructed records of one client's
+# batch (``reconstructions``, ``reconstructed_labels``) with the update each came from
+# (``outputs["round"]``, ``outputs["client"]``).
+RECORD_RECONSTRUCTION = "record_reconstruction"
 
 
 class AttackInfo(BaseModel):
