@@ -82,8 +82,11 @@ class AttackServicer(attack_pb2_grpc.AttackServicer):
             raise InvalidArgument("threat_model", "required")
         threat = ThreatModel.from_proto(request.threat_model)
         attack_cls.check_threat_model(threat)
-        audit_x, audit_y = _bundle(request.data.audit, "data.audit", required=True)
-        assert audit_x is not None and audit_y is not None  # required=True
+        federated = _federated_extras(request.data.audit)
+        # A server adversary in a federation has an observation and no records to score.
+        audit_x, audit_y = _bundle(request.data.audit, "data.audit", required=not federated)
+        if audit_x is None or audit_y is None:
+            audit_x, audit_y = np.zeros((0,), np.float32), np.zeros(0, np.int64)
         pop_x, pop_y = _bundle(request.data.population, "data.population", required=False)
         if request.seed < 0:
             raise InvalidArgument("seed", "must be >= 0")
@@ -100,8 +103,7 @@ class AttackServicer(attack_pb2_grpc.AttackServicer):
         target = TargetClient(request.target.address, request.target.token or None) \
             if request.target.address else None
         extras: dict[str, object] = {**_audit_extras(request.data.audit),
-                                     **_synthetic_extras(request.data),
-                                     **_federated_extras(request.data.audit)}
+                                     **_synthetic_extras(request.data), **federated}
         ctx = RunContext(
             run_id=run_id, target_client=target, store=self._store, threat_model=threat,
             audit_x=audit_x, audit_y=audit_y, population_x=pop_x, population_y=pop_y,

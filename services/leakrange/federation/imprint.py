@@ -13,14 +13,17 @@ sends; ``recover`` (the attack) reads one client update of that round.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 import numpy as np
 
 # Linear layers of the range's MLPs in order (``models/zoo.py``): fc1, fc2 ..., out.
 
 
-def linear_names(state: dict[str, np.ndarray]) -> list[str]:
-    names = [k[:-len(".weight")] for k in state if k.endswith(".weight")]
-    return names
+def linear_names(state: Mapping[str, Any]) -> list[str]:
+    """The layers with a weight, in the state dict's order (the model's order)."""
+    return [k[:-len(".weight")] for k in state if k.endswith(".weight")]
 
 
 def thresholds(public_x: np.ndarray, bins: int) -> np.ndarray:

@@ -6,9 +6,9 @@ show that the sequence of global models leaks other participants' membership; Li
 Zhang ("Membership Inference Attacks by Exploiting Loss Trajectory", CCS 2022) score a record by
 its loss along a training trajectory. Two signals, scored on records other clients may hold:
 - ``client_loss``: minus the loss under the last global model received (Yeom et al. 2018);
-- ``client_trajectory``: how much the loss fell from the first global model to the later ones
-  (the federation's training pulled it down), calibrated per class by the same drop on the
-  adversary's own partition, which it knows were trained on.
+- ``client_trajectory``: the loss along the whole sequence of global models, later rounds
+  weighing more, calibrated per class by the same signal on the adversary's own partition
+  (records it knows were trained on), which removes how hard each class is for the model.
 """
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ def losses(obs: Observation, x: np.ndarray, y: np.ndarray) -> np.ndarray:
     rounds = sorted(obs.globals)
     if not rounds:
         raise FailedPrecondition("this adversary observed no global model")
-    xt, yt = torch.from_numpy(np.asarray(x, np.float32)), torch.from_numpy(y)
+    xt, yt = torch.from_numpy(np.array(x, np.float32)), torch.from_numpy(np.array(y, np.int64))
     out = []
     with torch.no_grad():
         for r in rounds:
@@ -66,8 +66,9 @@ class ClientLoss(_ClientAttack):
 
 class ClientTrajectory(_ClientAttack):
     name: ClassVar[str] = "client_trajectory"
-    summary: ClassVar[str] = ("Curious client: a record is a member if its loss fell along the "
-                              "global models it received, calibrated on its own records")
+    summary: ClassVar[str] = ("Curious client: a record is a member if its loss stayed low "
+                              "along the global models it received, calibrated on its own "
+                              "records")
     paper: ClassVar[str] = ("Liu, Xu, Backes, Zhang. Membership Inference Attacks by Exploiting "
                             "Loss Trajectory. ACM CCS 2022; Nasr et al. IEEE S&P 2019")
 
@@ -75,15 +76,18 @@ class ClientTrajectory(_ClientAttack):
         obs = Observation.of(ctx)
         if len(obs.globals) < 2:
             raise FailedPrecondition("a loss trajectory needs at least two observed rounds")
-        traj = losses(obs, ctx.audit_x, ctx.audit_y)
-        drop = traj[0] - traj[1:].mean(axis=0)
+        scores = trajectory_signal(losses(obs, ctx.audit_x, ctx.audit_y))
         if ctx.population_x is not None and ctx.population_y is not None \
                 and len(ctx.population_y):
-            own = losses(obs, ctx.population_x, ctx.population_y)
-            own_drop = own[0] - own[1:].mean(axis=0)
-            overall = float(own_drop.mean())
+            own = trajectory_signal(losses(obs, ctx.population_x, ctx.population_y))
             for c in np.unique(ctx.audit_y):
-                mine = own_drop[ctx.population_y == c]
-                offset = float(mine.mean()) if len(mine) else overall
-                drop[ctx.audit_y == c] -= offset
-        return AttackOutput(scores=drop, facts={"rounds_observed": float(len(obs.globals))})
+                mine = own[ctx.population_y == c]
+                scores[ctx.audit_y == c] -= float(mine.mean()) if len(mine) else float(own.mean())
+        return AttackOutput(scores=scores, facts={"rounds_observed": float(len(obs.globals))})
+
+
+def trajectory_signal(traj: np.ndarray) -> np.ndarray:
+    """Minus the loss along the trajectory, later rounds weighing more (weight r - 1 for round
+    r: the first global model is the untrained one and says nothing about membership)."""
+    w = np.arange(traj.shape[0], dtype=np.float64)
+    return -(w[:, None] * traj).sum(axis=0) / w.sum()

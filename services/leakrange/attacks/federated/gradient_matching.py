@@ -19,7 +19,7 @@ Params = dict[str, torch.Tensor]
 
 def as_params(arrays: dict[str, np.ndarray], model: nn.Module) -> Params:
     names = [n for n, _ in model.named_parameters()]
-    return {n: torch.from_numpy(np.asarray(arrays[n], np.float32)) for n in names}
+    return {n: torch.from_numpy(np.array(arrays[n], np.float32)) for n in names}
 
 
 def soft_loss(model: nn.Module) -> Callable[[Params, torch.Tensor, torch.Tensor], torch.Tensor]:

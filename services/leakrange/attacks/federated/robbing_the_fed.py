@@ -47,7 +47,8 @@ class RobbingTheFed(FederatedAttack):
                 raise FailedPrecondition("robbing_the_fed needs a malicious server (the range "
                                          "must send the imprint model)")
             grads = obs.gradient(r, k)
-            names = linear_names(obs.globals[r])
+            # The model's own layer order (the observation's tensors come in no order).
+            names = linear_names(dict(obs.model_at(r).state_dict()))
             first, last = names[0], names[-1]
             x = recover(grads[f"{first}.weight"], grads[f"{first}.bias"], p.min_bias_gradient)
             if len(x) == 0:

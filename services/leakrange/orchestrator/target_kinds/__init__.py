@@ -17,6 +17,7 @@ from leakrange.orchestrator.target_kinds.base import (
     PreparedTarget,
     TargetKind,
 )
+from leakrange.orchestrator.target_kinds.federated import FederatedKind
 from leakrange.orchestrator.target_kinds.imported import ImportedKind
 from leakrange.orchestrator.target_kinds.model_target import ModelTarget
 from leakrange.orchestrator.target_kinds.stored_model import StoredModelKind
@@ -24,7 +25,7 @@ from leakrange.orchestrator.target_kinds.synthetic import SyntheticKind
 from leakrange.orchestrator.target_kinds.train import TrainKind, TrainTarget
 
 TARGET_KINDS: tuple[type[TargetKind], ...] = (
-    StoredModelKind, TrainKind, ImportedKind, SyntheticKind,
+    StoredModelKind, TrainKind, ImportedKind, SyntheticKind, FederatedKind,
 )
 
 
@@ -52,6 +53,7 @@ def resolve(target: BaseModel) -> tuple[type[TargetKind], Any]:
 __all__ = [
     "TARGET_KINDS",
     "AdversaryView",
+    "FederatedKind",
     "ImportedKind",
     "ModelTarget",
     "PrepareContext",
