@@ -152,13 +152,38 @@ class FederatedKind(TargetKind):
             if kind != "mlp":
                 problems.append(("target.federated.model", "a malicious server's imprint "
                                  "needs an mlp (a fully connected first layer)"))
-        return problems
+        return problems + role_problems(spec, exercise)
 
     @classmethod
     def prepare(cls, part: Any, ctx: PrepareContext) -> FederatedRun:
         from leakrange.orchestrator.target_kinds.federated_prepare import prepare_federation
 
         return prepare_federation(part, ctx)
+
+
+def role_problems(spec: FederatedSpec, exercise: ExerciseSpec) -> Problems:
+    """What the role lets the adversary see decides which attacks can run: a server has updates
+    and no records to score; a client has records to score and no updates (result kinds from
+    the attack catalogue)."""
+    from leakrange.catalogue import load_catalogue
+    from leakrange.common.errors import RangeError
+
+    catalogue = load_catalogue()
+    server = spec.adversary.role in SERVER_ROLES
+    problems: Problems = []
+    for i, adversary in enumerate(exercise.adversaries):
+        for j, attack in enumerate(adversary.attacks):
+            try:
+                kind = catalogue.get(adversary.family, attack.name).result_kind
+            except RangeError:
+                continue
+            if server and kind == MEMBERSHIP:
+                problems.append((f"adversaries[{i}].attacks[{j}]", "a server adversary holds "
+                                 "no records to score: use a client role for membership"))
+            elif not server and kind == RECORD_RECONSTRUCTION:
+                problems.append((f"adversaries[{i}].attacks[{j}]", "a client adversary sees "
+                                 "no other client's update: use a server role for inversion"))
+    return problems
 
 
 def _zoo_kind(name: str) -> str:
