@@ -132,3 +132,33 @@ def test_reconstructions_naming_an_unknown_client_are_refused(federated_attack_s
     with pytest.raises(InvalidArgument, match=r"result\.outputs\.client"):
         RecordReconstructionScorer().accept(out.result, bad, range_store, n_bootstrap=10,
                                             seed=0)
+
+
+def test_report_section_shows_each_record_beside_its_original_with_the_fl_setting(
+        federated_attack_stub, fedsgd_one, range_store) -> None:
+    from datetime import UTC, datetime
+
+    from leakrange.common.threat_model import ThreatModel
+    from leakrange.report import build_report
+    from leakrange.report.html import render_html
+    from leakrange.scoring import AttackOutcome
+
+    out = run_federated(federated_attack_stub, fedsgd_one, "idlg", FAST)
+    truth = out.view.truth_for(RECORD_RECONSTRUCTION)
+    scorer = RecordReconstructionScorer()
+    accepted = scorer.accept(out.result, truth, range_store, n_bootstrap=20, seed=0)
+    outcome = AttackOutcome(family="federated", attack="idlg",
+                            result_kind=RECORD_RECONSTRUCTION,
+                            **scorer.evidence(range_store, accepted.artifact, truth))
+    now = datetime.now(UTC)
+    report = build_report(exercise_id="ex", name="fl", created=now, finished=now,
+                          threat_model=ThreatModel(),
+                          target=fedsgd_one.report_info(out.view), outcomes=[outcome],
+                          n_bootstrap=20, seed=0)
+    assert report.overall.risk_level == "critical"
+    assert "curious server" in report.overall.summary and "FedSGD" in report.overall.summary
+    html = " ".join(render_html(report).split())
+    assert "honest but curious" in html
+    assert "2 clients, batch 1, 1 local step (FedSGD)" in html
+    assert html.count("data:image/png") >= 1
+    assert "Gradient inversion" in html  # glossary entry

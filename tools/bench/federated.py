@@ -68,6 +68,8 @@ def inversion(images: int, iterations: int) -> list[dict[str, Any]]:
                 (Dlg, {"iterations": iterations, "restarts": 1}, 1),
                 (InvertingGradients, {"iterations": 4 * iterations, "restarts": 2}, 1),
                 (InvertingGradients, {"iterations": 4 * iterations, "restarts": 2}, images)]
+    if images == 1:
+        settings = settings[:-1]
     for cls, params, batch in settings:
         for start in range(0, images, batch):
             x, y = data.x[start:start + batch], data.y[start:start + batch]

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -58,6 +59,7 @@ APP_MODULES = {
     "range_client.py": "from leakrange.federation.client_app import app\n\n__all__ = ['app']\n",
 }
 POLL_SECONDS = 0.2
+_STRATEGY_SECONDS = re.compile(r"Strategy execution finished in ([0-9.]+)s")
 START_TIMEOUT = 120.0
 
 StopFn = Callable[[], bool]
@@ -130,6 +132,12 @@ class _Proc:
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.killpg(self.proc.pid, signal.SIGKILL)
         self._log.close()
+
+    def log_text(self) -> str:
+        try:
+            return self.log_path.read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            return ""
 
     def tail(self, lines: int = 5) -> str:
         try:
@@ -230,8 +238,12 @@ class Federation:
                 f"the federation ended without a final model; rounds finished: "
                 f"{finished_rounds(out) or 'none'} (flwr run: {runner.tail(3)})")
         now = time.monotonic()
-        return FederationOutcome(out, finished_rounds(out), now - started,
-                                 {"start_processes": boot - started, "run": now - boot})
+        phases = {"start_processes": boot - started, "run": now - boot}
+        strategy = _STRATEGY_SECONDS.search(runner.log_text())
+        if strategy:  # Flower's own figure: the rounds themselves (ClientApp processes)
+            phases["fedavg_rounds"] = float(strategy.group(1))
+            phases["serverapp_start_and_cli"] = phases["run"] - phases["fedavg_rounds"]
+        return FederationOutcome(out, finished_rounds(out), now - started, phases)
 
     def _wait(self, runner: _Proc, should_stop: StopFn | None, progress: ProgressFn | None,
               timeout: float) -> None:

@@ -55,6 +55,15 @@ GLOSSARY = (
 )
 
 
+ROLE_WORDS = {
+    "honest_server": "the federation's server, honest but curious: it runs FedAvg as agreed "
+                     "and keeps every client update it receives",
+    "malicious_server": "the federation's server, malicious: it may send the clients a "
+                        "modified global model before a round it chooses",
+    "client": "one of the clients: it sees only the global models it receives",
+}
+
+
 def _group_keys(rounds: np.ndarray, clients: np.ndarray) -> list[tuple[int, int]]:
     return sorted({(int(r), int(c)) for r, c in zip(rounds, clients, strict=True)})
 
@@ -185,6 +194,8 @@ class RecordReconstructionScorer(Scorer):
             "label_accuracy": label_acc.model_dump(), "chance": chance,
             "labels_recovered": recovered, "labels_total": total,
             "per_update": per_update, "setting": ev["setting"], "figure": figure,
+            "rounds": sorted({u["round"] for u in per_update}),
+            "clients_attacked": sorted({u["client"] for u in per_update}),
         }, **common)
 
     def strength(self, report: AttackReport) -> tuple[float, ...]:
@@ -211,4 +222,7 @@ class RecordReconstructionScorer(Scorer):
         return text
 
     def section_context(self, attacks: Sequence[AttackReport]) -> dict[str, Any]:
-        return {"recognisable_db": RECOGNISABLE_DB}
+        roles = {a.findings["setting"].get("role", "") for a in attacks
+                 if a.status == "succeeded"}
+        return {"recognisable_db": RECOGNISABLE_DB,
+                "roles": [ROLE_WORDS.get(r, r) for r in sorted(roles)]}
