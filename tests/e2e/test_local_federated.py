@@ -137,3 +137,17 @@ def test_killing_a_supernode_mid_run_fails_with_a_reason_and_keeps_finished_roun
                     ["round-1/global.safetensors", "round-2/global.safetensors"])
     for proc in [*fed.supernodes]:
         assert proc.exit_code() is not None
+
+
+def test_the_flower_environment_runs_the_apps_without_the_protobuf_7_stubs() -> None:
+    """Flower 1.42 needs protobuf<7: its environment must never load leakrange.v1."""
+    import subprocess
+
+    python = find_flower_env().tool("python")
+    code = ("import sys, google.protobuf as pb; "
+            "import leakrange.federation.server_app, leakrange.federation.client_app; "
+            "assert not [m for m in sys.modules if m.startswith('leakrange.v1')]; "
+            "print(pb.__version__)")
+    out = subprocess.run([python, "-c", code], capture_output=True, text=True, timeout=300,
+                         check=True)
+    assert out.stdout.strip().startswith("6.")
