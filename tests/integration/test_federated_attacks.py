@@ -162,3 +162,17 @@ def test_report_section_shows_each_record_beside_its_original_with_the_fl_settin
     assert "2 clients, batch 1, 1 local step (FedSGD)" in html
     assert html.count("data:image/png") >= 1
     assert "Gradient inversion" in html  # glossary entry
+
+
+def test_tabular_rows_are_scored_per_feature(federated_attack_stub, range_store) -> None:
+    run = simulated_run(dataset="adult", clients=2, records_per_client=1, batch_size=1,
+                        rounds=1, holdout=50)
+    out = run_federated(federated_attack_stub, run, "idlg", {**FAST, "clients": [0]})
+    truth = out.view.truth_for(RECORD_RECONSTRUCTION)
+    scorer = RecordReconstructionScorer()
+    accepted = scorer.accept(out.result, truth, range_store, n_bootstrap=10, seed=0)
+    ev = scorer.evidence(range_store, accepted.artifact, truth)["evidence"]
+    assert ev["categorical_accuracy"][0] == 1.0 and ev["numeric_error"][0] < 0.05
+    control = scorer.accept(out.result, _swapped(truth), range_store, n_bootstrap=10, seed=0)
+    cev = scorer.evidence(range_store, control.artifact, _swapped(truth))["evidence"]
+    assert cev["categorical_accuracy"][0] < 1.0 or cev["numeric_error"][0] > 0.05

@@ -8,6 +8,8 @@ the ``breaching`` benchmark; each matched pair is scored with PSNR and, for imag
 whether its label equals the matched record's. Recovered labels are also scored on their own as
 a multiset against the batch's labels (order-free, as label-recovery papers report them).
 A record counts as recognisable at PSNR >= 20 dB (images in [0, 1]: RMS error <= 0.1).
+Tabular records are also scored per feature: the share of categorical features rebuilt exactly
+(the largest of its one-hot columns) and the mean absolute error of the numeric ones.
 Every number is stated with the FL setting (clients, batch size, local steps, round).
 """
 
@@ -38,7 +40,7 @@ MAX_RECONSTRUCTIONS = 100_000
 RECOGNISABLE_DB = 20.0
 MAX_GRID = 16
 FIELDS = ("reconstructions", "originals", "psnr", "ssim", "label_ok", "round", "client",
-          "batch", "labels_recovered", "labels_total")
+          "batch", "labels_recovered", "labels_total", "categorical_accuracy", "numeric_error")
 
 GLOSSARY = (
     ("Gradient inversion", "Rebuilding a participant's training records from the model update "
@@ -95,6 +97,35 @@ def check_result(result: attack_pb2.AttackResult, truth: Any
     return recon.astype(np.float32), labels.astype(np.int64), out[0], out[1]
 
 
+def feature_groups(names: Sequence[str] | None, width: int
+                   ) -> tuple[list[list[int]], list[int]]:
+    """Tabular records: the one-hot column groups of each categorical feature ("col=value")
+    and the numeric columns."""
+    if not names or len(names) != width:
+        return [], list(range(width))
+    groups: dict[str, list[int]] = {}
+    numeric: list[int] = []
+    for j, name in enumerate(names):
+        if "=" in name:
+            groups.setdefault(name.split("=", 1)[0], []).append(j)
+        else:
+            numeric.append(j)
+    return list(groups.values()), numeric
+
+
+def per_feature(a: np.ndarray, b: np.ndarray, names: Sequence[str] | None
+                ) -> tuple[np.ndarray, np.ndarray]:
+    """Per record: the share of categorical features rebuilt exactly (the largest one-hot
+    column), and the mean absolute error over numeric features (in the data's units)."""
+    fa, fb = a.reshape(len(a), -1), b.reshape(len(b), -1)
+    groups, numeric = feature_groups(names, fa.shape[1])
+    cat = (np.mean([fa[:, g].argmax(1) == fb[:, g].argmax(1) for g in groups], axis=0)
+           if groups else np.full(len(fa), np.nan))
+    num = (np.abs(fa[:, numeric] - fb[:, numeric]).mean(1) if numeric
+           else np.full(len(fa), np.nan))
+    return np.asarray(cat, np.float64), np.asarray(num, np.float64)
+
+
 def multiset_hits(guess: np.ndarray, true: np.ndarray) -> int:
     a, b = Counter(int(v) for v in guess), Counter(int(v) for v in true)
     return sum(min(n, b[k]) for k, n in a.items())
@@ -121,6 +152,12 @@ def match(recon: np.ndarray, labels: np.ndarray, rounds: np.ndarray, clients: np
         cols["ssim"].append(np.asarray(ssim(img_a, img_b), np.float64) if truth.is_image
                             and min(a.shape[-2:]) >= 3 else np.full(len(ri), np.nan))
         cols["label_ok"].append(labels[sel][ri] == ty[ti])
+        if truth.is_image:
+            cat = num = np.full(len(ri), np.nan)
+        else:
+            cat, num = per_feature(rx[ri], tx[ti], getattr(truth, "feature_names", None))
+        cols["categorical_accuracy"].append(cat)
+        cols["numeric_error"].append(num)
         cols["reconstructions"].append(rx[ri])
         cols["originals"].append(tx[ti])
         cols["round"].append(np.full(len(ri), r, np.int64))
@@ -129,6 +166,11 @@ def match(recon: np.ndarray, labels: np.ndarray, rounds: np.ndarray, clients: np
         cols["labels_recovered"].append(np.asarray([multiset_hits(labels[sel], ty)], np.int64))
         cols["labels_total"].append(np.asarray([len(ty)], np.int64))
     return {k: np.concatenate(v) for k, v in cols.items()}
+
+
+def _nan_median(values: np.ndarray) -> float | None:
+    v = np.asarray(values, np.float64)
+    return float(np.nanmedian(v)) if np.isfinite(v).any() else None
 
 
 def recon_risk(recognisable: Estimate, label_acc: Estimate, chance: float) -> RiskLevel:
@@ -195,6 +237,8 @@ class RecordReconstructionScorer(Scorer):
             "labels_recovered": recovered, "labels_total": total,
             "per_update": per_update, "setting": ev["setting"], "figure": figure,
             "rounds": sorted({u["round"] for u in per_update}),
+            "categorical_accuracy": _nan_median(ev["categorical_accuracy"]),
+            "numeric_error": _nan_median(ev["numeric_error"]),
             "clients_attacked": sorted({u["client"] for u in per_update}),
         }, **common)
 

@@ -45,6 +45,8 @@ class ClientBatches:
     input_shape: tuple[int, ...]
     is_image: bool
     setting: dict[str, Any] = field(default_factory=dict)
+    # Tabular data: feature names, categorical features one-hot as "column=value".
+    feature_names: tuple[str, ...] | None = None
 
 
 def fl_setting(spec: FederatedSpec) -> dict[str, Any]:
@@ -90,7 +92,8 @@ class FederatedRun(PreparedTarget):
         audit = attack_pb2.TensorBundle()
         truth: dict[str, Any] = {RECORD_RECONSTRUCTION: ClientBatches(
             [d.x[p] for p in self.partitions], [d.y[p] for p in self.partitions],
-            d.num_classes, tuple(d.input_shape), d.kind == "image", fl_setting(s))}
+            d.num_classes, tuple(d.input_shape), d.kind == "image", fl_setting(s),
+            tuple(d.feature_names) if d.feature_names else None)}
         population = attack_pb2.TensorBundle()
         if role not in SERVER_ROLES:  # a server holds no records: no audit x, y
             rows, is_member = self._audit(exercise.seed)
