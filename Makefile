@@ -7,6 +7,10 @@ STAMP  := $(VENV)/.installed
 FED_VENV  := .venv-federated
 FED_PY    := $(FED_VENV)/bin/python
 FED_STAMP := $(FED_VENV)/.installed
+# Seldon MLServer, the real Open Inference Protocol server the endpoint-proxy tests run against:
+# its own venv because it needs protobuf<7 (requirements/mlserver-lock.txt says why).
+MLSERVER_VENV  := .venv-mlserver
+MLSERVER_STAMP := $(MLSERVER_VENV)/.installed
 PYTEST_ARGS ?=
 # buf (proto lint and breaking checks), pinned, installed by make itself into a project-local
 # folder: CI machines have only what the project's files install.
@@ -18,7 +22,7 @@ BUF_STAMP := $(TOOLS)/.buf-$(BUF_VERSION)
 
 .PHONY: setup test lint typecheck protos check-protos buf lint-protos catalogue check-catalogue bench demo images clean
 
-setup: $(STAMP) $(FED_STAMP)
+setup: $(STAMP) $(FED_STAMP) $(MLSERVER_STAMP)
 
 # leakrange is put on the path (a .pth file), not installed: its own requirements (protobuf 7)
 # are not this environment's, and the code run here imports none of the generated stubs.
@@ -42,6 +46,12 @@ $(STAMP): pyproject.toml requirements/lock.txt requirements/no-deps.txt tools/in
 	$(PY) -m pip install --quiet --no-compile --no-deps -r requirements/no-deps.txt
 	$(PY) tools/install_helm.py --dest $(VENV)/bin
 	touch $(STAMP)
+
+$(MLSERVER_STAMP): requirements/mlserver-lock.txt
+	$(PYTHON) -m venv $(MLSERVER_VENV)
+	$(MLSERVER_VENV)/bin/python -m pip install --quiet --no-compile --no-deps -r requirements/mlserver-lock.txt
+	$(MLSERVER_VENV)/bin/python -m pip check
+	touch $(MLSERVER_STAMP)
 
 test: setup check-protos check-catalogue lint typecheck
 	$(PY) -m pytest -q $(PYTEST_ARGS)
@@ -91,4 +101,4 @@ images:
 	bash attack-images/build.sh
 
 clean:
-	rm -rf $(VENV) $(FED_VENV) $(TOOLS) .pytest_cache .mypy_cache .ruff_cache out
+	rm -rf $(VENV) $(FED_VENV) $(MLSERVER_VENV) $(TOOLS) .pytest_cache .mypy_cache .ruff_cache out

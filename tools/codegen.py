@@ -22,12 +22,18 @@ def _config() -> dict[str, str]:
     return data["tool"]["leakrange"]["codegen"]
 
 
-def generate(out_dir: Path) -> list[Path]:
+def _package_dirs(cfg: dict) -> list[str]:
+    """The range's contracts first, then the third-party wire formats it speaks as a client
+    (``extra_package_dirs``: the Open Inference Protocol)."""
+    return [cfg["package_dir"], *cfg.get("extra_package_dirs", [])]
+
+
+def generate(out_dir: Path, package_dir: str) -> list[Path]:
     from grpc_tools import protoc
 
     cfg = _config()
     proto_root = ROOT / cfg["proto_root"]
-    protos = sorted((ROOT / cfg["package_dir"]).glob("*.proto"))
+    protos = sorted((ROOT / package_dir).glob("*.proto"))
     well_known = str(resources.files("grpc_tools") / "_proto")
     args = [
         "protoc",
@@ -40,8 +46,10 @@ def generate(out_dir: Path) -> list[Path]:
     ]
     if protoc.main(args) != 0:
         raise SystemExit("protoc failed")
-    pkg = out_dir / Path(cfg["package_dir"]).relative_to(cfg["proto_root"])
-    (pkg / "__init__.py").write_text('"""Generated gRPC code for leakrange.v1 (do not edit)."""\n')
+    relative = Path(package_dir).relative_to(cfg["proto_root"])
+    pkg = out_dir / relative
+    dotted = ".".join(relative.parts)
+    (pkg / "__init__.py").write_text(f'"""Generated gRPC code for {dotted} (do not edit)."""\n')
     return sorted(p for p in pkg.iterdir() if p.is_file())
 
 
@@ -50,13 +58,20 @@ def main() -> int:
     parser.add_argument("--check", action="store_true", help="fail if committed code drifts")
     args = parser.parse_args()
     cfg = _config()
-    committed = ROOT / cfg["out_dir"] / Path(cfg["package_dir"]).relative_to(cfg["proto_root"])
-    if not args.check:
-        generate(ROOT / cfg["out_dir"])
+    failed = 0
+    for package_dir in _package_dirs(cfg):
+        failed |= _one(cfg, package_dir, args.check)
+    return failed
+
+
+def _one(cfg: dict, package_dir: str, check: bool) -> int:
+    committed = ROOT / cfg["out_dir"] / Path(package_dir).relative_to(cfg["proto_root"])
+    if not check:
+        generate(ROOT / cfg["out_dir"], package_dir)
         print(f"generated {committed.relative_to(ROOT)}")
         return 0
     with tempfile.TemporaryDirectory() as tmp:
-        files = generate(Path(tmp))
+        files = generate(Path(tmp), package_dir)
         fresh_names = {p.name for p in files}
         have_names = {p.name for p in committed.glob("*") if p.is_file() and p.suffix != ".pyc"}
         drift = sorted(fresh_names ^ have_names)
@@ -66,7 +81,7 @@ def main() -> int:
             print("generated code is out of date: " + ", ".join(drift), file=sys.stderr)
             print("run `make protos` and commit the result", file=sys.stderr)
             return 1
-    print("generated code is up to date")
+    print(f"generated code is up to date: {committed.relative_to(ROOT)}")
     return 0
 
 

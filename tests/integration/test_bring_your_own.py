@@ -229,15 +229,62 @@ def test_import_then_exercise_then_report(store, files, orchestrator, fmt) -> No
     assert attack["status"] == "succeeded" and 0.0 <= auc["value"] <= 1.0, auc
 
 
-def test_onnx_target_needs_a_proxy_and_black_box(files) -> None:
+def test_onnx_target_without_architecture_needs_a_proxy(files) -> None:
     from leakrange.orchestrator.spec_loading import SpecError, load_spec
 
     doc = json.loads(_exercise("onnx", files))
     doc["threat_model"]["knowledge"].pop("proxy_model")
-    doc["threat_model"]["knowledge"]["architecture_known"] = True
-    doc["threat_model"]["access"]["white_box"] = True
     with pytest.raises(SpecError) as err:
         load_spec(json.dumps(doc))
-    paths = {path for path, _ in err.value.problems}
-    assert {"threat_model.access.white_box", "threat_model.knowledge.proxy_model"} <= paths
+    assert any(path.startswith("threat_model.knowledge") for path, _ in err.value.problems)
     assert os.path.exists(files["onnx"])
+
+
+def test_an_onnx_mlp_graph_is_converted_to_its_zoo_architecture(store, files) -> None:
+    import onnxruntime as ort
+
+    _import_clinic(store, files)
+    result = import_model(store, ModelImport(files["onnx"], "onnx", "clinic"))
+    assert result.spec is not None and result.spec.kind == "mlp" and result.spec.hidden == [16]
+    assert result.converted is not None
+    from leakrange.models import model_from_bytes
+
+    model, _spec, _meta = model_from_bytes(store.get_bytes(result.converted))
+    x = load_dataset("clinic", store).x[:32]
+    with torch.inference_mode():
+        ours = model(torch.from_numpy(x)).numpy()
+    theirs = ort.InferenceSession(str(files["onnx"])).run(None, {"x": x})[0]
+    np.testing.assert_allclose(ours, theirs, atol=1e-5)
+
+
+def _tanh_onnx(path: Path) -> Path:
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(4, 8), nn.Tanh(), nn.Linear(8, 2)).eval()
+    torch.onnx.export(model, (torch.zeros(1, 4),), str(path), dynamo=False,
+                      input_names=["x"], output_names=["logits"],
+                      dynamic_axes={"x": {0: "batch"}, "logits": {0: "batch"}})
+    return path
+
+
+@pytest.mark.parametrize("graph", ["zoo mlp", "tanh"])
+def test_white_box_onnx_needs_a_graph_the_range_converts(store, files, orchestrator,
+                                                         graph) -> None:
+    _import_clinic(store, files)
+    doc = json.loads(_exercise("onnx", files))
+    doc["threat_model"]["access"]["white_box"] = True
+    doc["threat_model"]["knowledge"] = {"architecture_known": True, "recipe_known": False,
+                                        "data_fraction": 1.0}
+    if graph == "tanh":  # a proxy for reference models, but white-box needs the weights
+        doc["target"]["imported"]["model"]["file"] = str(_tanh_onnx(files["dir"] / "t.onnx"))
+        doc["threat_model"]["knowledge"]["proxy_model"] = "mlp-small"
+    final = orchestrator.wait(orchestrator.submit(json.dumps(doc)).id, timeout=180)
+    if graph == "tanh":
+        assert final.state == ExerciseState.FAILED
+        assert final.message.endswith("this model's graph is not one the range can convert "
+                                      "to a zoo architecture, so it is black-box only")
+        return
+    assert final.state == ExerciseState.SUCCEEDED, final.message
+    report = json.loads(orchestrator.report(final.id, "json")[0])
+    assert report["target"]["reference_model"] == \
+        "the model's own architecture (mlp, converted from its ONNX graph)"
+    assert report["attacks"][0]["status"] == "succeeded"

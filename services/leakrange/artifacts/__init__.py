@@ -2,6 +2,7 @@
 
 from leakrange.artifacts.folder_store import FolderStore
 from leakrange.artifacts.media_types import (
+    MEDIA_ENDPOINT,
     MEDIA_HTML,
     MEDIA_JSON,
     MEDIA_MODEL,
@@ -15,6 +16,7 @@ from leakrange.artifacts.s3_store import S3Store
 from leakrange.artifacts.store import ArtifactStore
 
 __all__ = [
+    "MEDIA_ENDPOINT",
     "MEDIA_HTML",
     "MEDIA_JSON",
     "MEDIA_MODEL",

@@ -8,3 +8,5 @@ MEDIA_JSON = "application/json"
 MEDIA_HTML = "text/html"
 MEDIA_OCTET_STREAM = "application/octet-stream"
 MEDIA_ONNX = "application/vnd.leakrange.model+onnx"
+# A model behind an inference server (target.endpoint): where it answers, no secret.
+MEDIA_ENDPOINT = "application/vnd.leakrange.endpoint+json"

@@ -10,7 +10,8 @@ import typer
 from leakrange.cli.options import Store
 from leakrange.common.errors import RangeError
 
-FileArg = Annotated[Path, typer.Option("--file", help="The file to import.")]
+FileArg = Annotated[Path, typer.Option(
+    "--file", help="The file to import (import-data: or an image folder).")]
 
 
 def _fail(err: RangeError) -> NoReturn:
@@ -33,7 +34,8 @@ def import_data_command(
         "--member-column", help="A boolean column: true for training records.")] = None,
     store: Store = ".leakrange/store",
 ) -> None:
-    """Validate a CSV / Parquet / .npz data set and store it; prints its reference."""
+    """Validate a CSV / Parquet / .npz data set, or an image folder (one sub-folder per class,
+    PNG or JPEG), and store it; prints its reference."""
     from leakrange.artifacts import open_store
     from leakrange.imports.data_import import DataImport, import_data
     from leakrange.imports.data_schema import load_schema, schema_from_doc
@@ -67,8 +69,13 @@ def import_model_command(
 ) -> None:
     """Check a model against its data set and store it; prints its artifact reference."""
     from leakrange.artifacts import open_store
+    from leakrange.imports.model_formats import refuse_by_name
     from leakrange.imports.model_import import ModelImport, import_model
 
+    try:
+        refuse_by_name(file.name)
+    except RangeError as err:
+        _fail(err)
     fmt = format or {".onnx": "onnx", ".safetensors": "safetensors"}.get(file.suffix.lower(), "")
     if fmt not in ("onnx", "safetensors"):
         _fail(RangeError("--format: give onnx or safetensors"))

@@ -80,14 +80,24 @@ def import_data(store: ArtifactStore, request: DataImport,
 
 
 def read_and_encode(request: DataImport, limits: ImportLimits) -> EncodedData:
+    if request.file.is_dir():  # one sub-folder per class (the schema's columns do not apply)
+        from leakrange.imports.image_folder import read_image_folder
+
+        encoded = read_image_folder(request.file, limits)
+        _check_features(encoded, request, limits)
+        return encoded
     content = read_data_file(request.file, limits)
     if isinstance(content, ArrayFile):
         encoded = encode_arrays(content, request.file.name, limits.max_rows)
     else:
         encoded = encode_table(content, request.schema, request.file.name)
+    _check_features(encoded, request, limits)
+    return encoded
+
+
+def _check_features(encoded: EncodedData, request: DataImport, limits: ImportLimits) -> None:
     if int(np.prod(encoded.x.shape[1:])) > limits.max_features:
         raise InvalidArgument(request.file.name, f"more than {limits.max_features} features")
-    return encoded
 
 
 def _member_rows(encoded: EncodedData, request: DataImport,

@@ -42,6 +42,9 @@ class TargetDeploySpec:
     model: str  # "sha256:<hex>" of the model artifact in the orchestrator's store
     access: Access
     max_batch: int = 4096
+    # target.endpoint: the secret whose token the target sends to the inference server
+    # (LEAKRANGE_SECRET_<NAME> in the target's environment); never the token itself.
+    credentials_secret: str | None = None
 
 
 @dataclass(frozen=True)

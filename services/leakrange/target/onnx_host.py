@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from leakrange.artifacts import MEDIA_ONNX, ArtifactRef, ArtifactStore
+from leakrange.artifacts import MEDIA_ENDPOINT, MEDIA_ONNX, ArtifactRef, ArtifactStore
 from leakrange.common.errors import IntegrityError, InvalidArgument, NotFound
 from leakrange.models.onnx_model import OnnxModel
 from leakrange.target.model_host import BatchChecks, ModelHost
@@ -49,8 +49,13 @@ class OnnxHost(BatchChecks):
 
 
 def open_host(store: ArtifactStore, ref_text: str, max_batch: int = 4096) -> BatchChecks:
-    """The host for a model artifact, by its media type (range safetensors or ONNX)."""
+    """The host for a model artifact, by its media type (range safetensors, ONNX, or an
+    endpoint record: a proxy in front of an inference server)."""
     ref = store.stat(store.resolve(ref_text))
     if ref.media_type == MEDIA_ONNX:
         return OnnxHost.from_store(store, ref, max_batch)
+    if ref.media_type == MEDIA_ENDPOINT:
+        from leakrange.target.endpoint_host import EndpointHost
+
+        return EndpointHost.from_store(store, ref, max_batch)
     return ModelHost.from_store(store, ref_text, max_batch)

@@ -71,6 +71,8 @@ def target_values(target: TargetDeploySpec | None, tokens_secret_name: str) -> d
         "queryBudget": access.query_budget or None,
         "whiteBox": access.white_box,
         "tokensSecret": {"name": tokens_secret_name},
+        **({"endpoint": {"credentialsSecret": target.credentials_secret}}
+           if target.credentials_secret else {}),
     }
 
 

@@ -17,6 +17,7 @@ from leakrange.orchestrator.target_kinds.base import (
     PreparedTarget,
     TargetKind,
 )
+from leakrange.orchestrator.target_kinds.endpoint import EndpointKind
 from leakrange.orchestrator.target_kinds.federated import FederatedKind
 from leakrange.orchestrator.target_kinds.imported import ImportedKind
 from leakrange.orchestrator.target_kinds.model_target import ModelTarget
@@ -25,7 +26,7 @@ from leakrange.orchestrator.target_kinds.synthetic import SyntheticKind
 from leakrange.orchestrator.target_kinds.train import TrainKind, TrainTarget
 
 TARGET_KINDS: tuple[type[TargetKind], ...] = (
-    StoredModelKind, TrainKind, ImportedKind, SyntheticKind, FederatedKind,
+    StoredModelKind, TrainKind, ImportedKind, EndpointKind, SyntheticKind, FederatedKind,
 )
 
 
@@ -53,6 +54,7 @@ def resolve(target: BaseModel) -> tuple[type[TargetKind], Any]:
 __all__ = [
     "TARGET_KINDS",
     "AdversaryView",
+    "EndpointKind",
     "FederatedKind",
     "ImportedKind",
     "ModelTarget",

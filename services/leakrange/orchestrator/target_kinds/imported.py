@@ -4,7 +4,8 @@ validated, content-hashed into the store; the membership the user declares is gr
 
 ``data`` is a data set name (built in or ``leakrange import-data``) or an inline import;
 ``model`` is a reference printed by ``leakrange import-model`` or a file to import (ONNX:
-black-box; safetensors + zoo spec: white-box ready). Relative paths are relative to the
+black-box, unless its graph converts to a zoo architecture; safetensors + zoo spec: white-box
+ready). Relative paths are relative to the
 exercise file (``leakrange run`` / ``validate`` make them absolute). Reference models use the
 model's own spec when it has one and the threat model grants the architecture, else the zoo
 proxy ``threat_model.knowledge.proxy_model``; the report says which.
@@ -20,6 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from leakrange.artifacts import ArtifactRef
 from leakrange.common.attack_info import MEMBERSHIP
+from leakrange.common.errors import FailedPrecondition
 from leakrange.common.threat_model import Access
 from leakrange.datasets import Split
 from leakrange.models import ModelSpec
@@ -85,8 +87,16 @@ class ImportedModelTarget(PreparedTarget):
     dataset: str
     split: Split
     spec: ModelSpec | None
+    # ONNX recognised as a zoo architecture: the same function as a range model (white-box).
+    converted_ref: ArtifactRef | None = None
 
     def deploy_spec(self, access: Access) -> TargetDeploySpec:
+        if access.white_box and self.model_format != "safetensors":
+            if self.converted_ref is None:
+                raise FailedPrecondition(
+                    "threat_model.access.white_box: this model's graph is not one the range "
+                    "can convert to a zoo architecture, so it is black-box only")
+            return TargetDeploySpec(self.converted_ref.uri, access)
         return TargetDeploySpec(self.model_ref.uri, access)
 
     def adversary_view(self, exercise: ExerciseSpec, datasets: DatasetCache) -> AdversaryView:
@@ -96,9 +106,13 @@ class ImportedModelTarget(PreparedTarget):
 
         data = datasets.get(self.dataset)
         spec = self.spec
-        if spec is None:  # the kind's check makes sure an ONNX target has a proxy
-            spec = spec_from_name_or_json(exercise.threat_model.knowledge.proxy_model or "",
-                                          list(data.input_shape), data.num_classes)
+        if spec is None:
+            proxy = exercise.threat_model.knowledge.proxy_model
+            if not proxy:
+                raise FailedPrecondition(
+                    "threat_model.knowledge.proxy_model: the model's graph could not be "
+                    "converted to a zoo architecture; name a zoo proxy for reference models")
+            spec = spec_from_name_or_json(proxy, list(data.input_shape), data.num_classes)
         audit = build_audit(self.split, exercise.audit.records_per_side, exercise.seed)
         population = adversary_rows(self.split, exercise.threat_model.knowledge, exercise.seed)
         # The user's training recipe is unknown to the range: the adversary gets the defaults.
@@ -113,7 +127,9 @@ class ImportedModelTarget(PreparedTarget):
         audit = view.truth_for(MEMBERSHIP)
         handed = ModelSpec.model_validate_json(view.data.model_spec_json)
         if self.spec is not None and handed == self.spec:
-            reference = f"the model's own architecture ({handed.kind}, from its spec)"
+            source = "converted from its ONNX graph" if self.model_format == "onnx" \
+                else "from its spec"
+            reference = f"the model's own architecture ({handed.kind}, {source})"
         else:
             shape = f" {handed.hidden}" if handed.kind == "mlp" else ""
             reference = f"zoo proxy {handed.kind}{shape} (threat_model.knowledge.proxy_model)"
@@ -122,6 +138,16 @@ class ImportedModelTarget(PreparedTarget):
             n_members=int(audit.is_member.sum()), n_nonmembers=int((~audit.is_member).sum()),
             train_size=len(self.split.members), reference_model=reference,
         )
+
+
+def data_file_problems(data: DataFile, where: str) -> Problems:
+    """A data file (or image folder: one sub-folder per class) that exists, with its label."""
+    path = Path(data.file)
+    if not path.exists():
+        return [(f"{where}.file", "file not found")]
+    if path.is_file() and data.label is None and data.schema_file is None:
+        return [(where, "give label or schema")]
+    return []
 
 
 class ImportedKind(TargetKind):
@@ -162,10 +188,10 @@ class ImportedKind(TargetKind):
             if not Path(target.model.file).is_file():
                 problems.append(("target.imported.model.file", "file not found"))
             if target.model.format == "onnx":
-                if exercise.threat_model.access.white_box:
-                    problems.append(("threat_model.access.white_box",
-                                     "an ONNX target is black-box only"))
-                if proxy not in ZOO and not proxy.startswith("{"):
+                # White-box and the model's own architecture need the graph converted to a zoo
+                # architecture, known only once the file is read (prepare says if it is not).
+                if not knowledge.architecture_known and proxy not in ZOO and \
+                        not proxy.startswith("{"):
                     problems.append(("threat_model.knowledge.proxy_model",
                                      "an ONNX target needs a zoo proxy for reference models; "
                                      f"zoo: {', '.join(sorted(ZOO))}"))
@@ -173,10 +199,7 @@ class ImportedKind(TargetKind):
                 problems.append(("target.imported.model.spec",
                                  "a safetensors model needs a zoo name or model spec"))
         if isinstance(target.data, DataFile):
-            if not Path(target.data.file).is_file():
-                problems.append(("target.imported.data.file", "file not found"))
-            if target.data.label is None and target.data.schema_file is None:
-                problems.append(("target.imported.data", "give label or schema"))
+            problems += data_file_problems(target.data, "target.imported.data")
         if target.members is not None and not Path(target.members).is_file():
             problems.append(("target.imported.members", "file not found"))
         return problems
@@ -188,4 +211,5 @@ class ImportedKind(TargetKind):
         return prepare_imported(part, ctx)
 
 
-__all__ = ["DataFile", "ImportedKind", "ImportedModelTarget", "ImportedTarget", "ModelFile"]
+__all__ = ["DataFile", "ImportedKind", "ImportedModelTarget", "ImportedTarget", "ModelFile",
+           "data_file_problems"]

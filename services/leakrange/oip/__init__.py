@@ -1,0 +1,1 @@
+"""Generated gRPC code for leakrange.oip (do not edit)."""
