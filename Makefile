@@ -3,6 +3,10 @@ PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
+# The federated target's environment (Flower needs protobuf<7; see requirements/federated-lock.txt).
+FED_VENV  := .venv-federated
+FED_PY    := $(FED_VENV)/bin/python
+FED_STAMP := $(FED_VENV)/.installed
 # Seldon MLServer, the real Open Inference Protocol server the endpoint-proxy tests run against:
 # its own venv because it needs protobuf<7 (requirements/mlserver-lock.txt says why).
 MLSERVER_VENV  := .venv-mlserver
@@ -22,7 +26,17 @@ CHECKOV_STAMP := $(CHECKOV_VENV)/.installed
 
 .PHONY: setup checkov test lint typecheck protos check-protos buf lint-protos catalogue check-catalogue bench demo images clean
 
-setup: $(STAMP) $(MLSERVER_STAMP)
+setup: $(STAMP) $(FED_STAMP) $(MLSERVER_STAMP)
+
+# leakrange is put on the path (a .pth file), not installed: its own requirements (protobuf 7)
+# are not this environment's, and the code run here imports none of the generated stubs.
+$(FED_STAMP): requirements/federated-lock.txt
+	$(PYTHON) -m venv $(FED_VENV)
+	$(FED_PY) -m pip install --quiet --no-compile torch==2.13.0
+	$(FED_PY) -m pip install --quiet --no-compile --no-deps -r requirements/federated-lock.txt
+	$(FED_PY) -m pip check
+	echo "$(CURDIR)/services" > "$$($(FED_PY) -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')/leakrange-src.pth"
+	touch $(FED_STAMP)
 
 $(STAMP): pyproject.toml requirements/lock.txt requirements/no-deps.txt requirements/unmet-ok.txt \
           tools/install_helm.py
@@ -100,4 +114,4 @@ images:
 	bash attack-images/build.sh
 
 clean:
-	rm -rf $(VENV) $(MLSERVER_VENV) $(CHECKOV_VENV) $(TOOLS) .pytest_cache .mypy_cache .ruff_cache out
+	rm -rf $(VENV) $(FED_VENV) $(MLSERVER_VENV) $(CHECKOV_VENV) $(TOOLS) .pytest_cache .mypy_cache .ruff_cache out

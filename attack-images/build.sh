@@ -44,6 +44,7 @@ for family in "${FAMILIES[@]}"; do
     --build-arg "REGISTRY=${REGISTRY}" --build-arg "TAG=${TAG}"
 done
 build "${REGISTRY}/range:${TAG}" attack-images/range/Dockerfile
+build "${REGISTRY}/federation:${TAG}" attack-images/federation/Dockerfile
 
 if [[ "${PUSH:-0}" == "1" ]]; then
   for image in "${BUILT[@]}"; do

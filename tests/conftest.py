@@ -6,6 +6,7 @@ import pytest
 import torch
 
 from tests.fixtures.attacks import attack_server  # noqa: F401 - fixture
+from tests.fixtures.federated import federated_attack_stub  # noqa: F401 - fixture
 from tests.fixtures.s3_server import (  # noqa: F401 - fixtures
     s3_client,
     s3_endpoint,

@@ -23,6 +23,7 @@ EXERCISE_CASES: dict[str, list[Path]] = {
     "no-target": [EXERCISE_BASE, VALUES_DIR / "exercise-no-target.yaml"],
     "endpoint": [EXERCISE_BASE, VALUES_DIR / "exercise-endpoint.yaml"],
     "tls": [EXERCISE_BASE, VALUES_DIR / "exercise-tls.yaml"],
+    "federated": [EXERCISE_BASE, VALUES_DIR / "exercise-federated.yaml"],
 }
 # Rendered from the control plane's own exercise-values.yaml + one exercise's spec.
 FROM_CONTROL_PLANE = "from-control-plane"

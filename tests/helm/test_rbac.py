@@ -19,6 +19,7 @@ from tests.helm.rendering import (
 # kind -> (API group, resource) for the kinds the exercise chart renders.
 KIND_RESOURCES = {
     "Deployment": ("apps", "deployments"),
+    "StatefulSet": ("apps", "statefulsets"),
     "Service": ("", "services"),
     "NetworkPolicy": ("networking.k8s.io", "networkpolicies"),
 }

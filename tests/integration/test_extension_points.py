@@ -107,7 +107,8 @@ def test_target_spec_has_one_field_per_registered_kind() -> None:
 
 def test_scorers_are_found_by_result_kind_only() -> None:
     assert [s.result_kind for s in SCORERS] == [MEMBERSHIP, "reconstruction", "attribute",
-                                                "synthetic_risk", EXPOSURE, EXTRACTION]
+                                                "synthetic_risk", EXPOSURE, EXTRACTION,
+                                                "record_reconstruction"]
     assert scorer_for(MEMBERSHIP).section.template.startswith("sections/")
     with pytest.raises(FailedPrecondition, match="no scorer for 'telepathy' results"):
         scorer_for("telepathy")

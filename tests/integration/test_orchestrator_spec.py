@@ -48,7 +48,7 @@ BAD = [
     ("not YAML", "name: [unclosed\n", "spec", "not valid YAML (line"),
     ("not a mapping", "- a\n- b\n", "spec", "must be a YAML mapping"),
     ("target with both", _replace(GOOD, "target:\n", "target:\n  model: sha256:abc\n"),
-     "target", "exactly one of endpoint, imported, model, synthetic, text or train"),
+     "target", "exactly one of endpoint, federated, imported, model, synthetic, text or train"),
     ("unknown data set", _replace(GOOD, "dataset: adult", "dataset: nosuch"),
      "target.train.dataset", "unknown data set"),
     ("unknown zoo model", _replace(GOOD, "model: mlp-small", "model: transformer"),

@@ -37,6 +37,7 @@ _FAMILY_MODULES: dict[str, tuple[str, str]] = {
     "mia": ("leakrange.attacks.mia", "MIA_ATTACKS"),
     "inversion": ("leakrange.attacks.inversion", "INVERSION_ATTACKS"),
     "synthetic": ("leakrange.attacks.synthetic", "SYNTHETIC_ATTACKS"),
+    "federated": ("leakrange.attacks.federated", "FEDERATED_ATTACKS"),
 }
 
 

@@ -83,11 +83,15 @@ class AttackServicer(attack_pb2_grpc.AttackServicer):
         threat = ThreatModel.from_proto(request.threat_model)
         attack_cls.check_threat_model(threat)
         text = _text_extras(request.data)
+        federated = _federated_extras(request.data.audit)
         audit_x, audit_y = _bundle(request.data.audit, "data.audit",
-                                   required="audit_tokens" not in text)
-        if audit_x is None or audit_y is None:  # a language model's audit: documents as tokens
-            n = len(np.asarray(text["audit_tokens"]))
-            audit_x, audit_y = np.zeros((n, 0), np.float32), np.zeros(n, np.int64)
+                                   required="audit_tokens" not in text and not federated)
+        if audit_x is None or audit_y is None:
+            if "audit_tokens" in text:  # a language model's audit: documents as tokens
+                n = len(np.asarray(text["audit_tokens"]))
+                audit_x, audit_y = np.zeros((n, 0), np.float32), np.zeros(n, np.int64)
+            else:  # a server adversary in a federation: an observation, no records to score
+                audit_x, audit_y = np.zeros((0,), np.float32), np.zeros(0, np.int64)
         pop_x, pop_y = _bundle(request.data.population, "data.population",
                                required=False) if "population_tokens" not in text else (None, None)
         if request.seed < 0:
@@ -105,7 +109,7 @@ class AttackServicer(attack_pb2_grpc.AttackServicer):
         target = TargetClient(request.target.address, request.target.token or None) \
             if request.target.address else None
         extras: dict[str, object] = {**_audit_extras(request.data.audit),
-                                     **_synthetic_extras(request.data), **text}
+                                     **_synthetic_extras(request.data), **text, **federated}
         ctx = RunContext(
             run_id=run_id, target_client=target, store=self._store, threat_model=threat,
             audit_x=audit_x, audit_y=audit_y, population_x=pop_x, population_y=pop_y,
@@ -256,6 +260,30 @@ def _text_extras(data: attack_pb2.AdversaryData) -> dict[str, object]:
         extras.update(canary_candidates=cands.astype(np.int64),
                       canary_prefix=prefix.astype(np.int64), canary_secret_tokens=secret)
     return extras
+
+
+# Federated observations travel as ``fl.``-prefixed audit tensors (see
+# attacks/federated/observation.py).
+FEDERATED_PREFIX = "fl."
+MAX_FEDERATED_ELEMENTS = 64_000_000
+
+
+def _federated_extras(bundle: attack_pb2.TensorBundle) -> dict[str, object]:
+    """The federated adversary's observation: every finite ``fl.*`` tensor of the audit bundle."""
+    tensors: dict[str, np.ndarray] = {}
+    total = 0
+    for name, tensor in bundle.tensors.items():
+        if not name.startswith(FEDERATED_PREFIX):
+            continue
+        field = f"data.audit.{name[:80]}"
+        value = from_proto(tensor, field, max_elements=MAX_FEDERATED_ELEMENTS)
+        total += value.size
+        if total > MAX_FEDERATED_ELEMENTS:
+            raise InvalidArgument("data.audit", "federated observation too large")
+        if value.dtype.kind == "f":
+            require_finite(value, field)
+        tensors[name] = value
+    return {"federated": tensors} if tensors else {}
 
 
 def _table(tensor: common_pb2.Tensor, field: str) -> np.ndarray:

@@ -46,6 +46,10 @@ EXPOSURE = "exposure"
 # and canary-secret guesses (``outputs["canary_guesses"]``); the range checks them verbatim
 # against the training set.
 EXTRACTION = "extraction"
+# Gradient / update inversion in federated learning: reconstructed records of one client's
+# batch (``reconstructions``, ``reconstructed_labels``) with the update each came from
+# (``outputs["round"]``, ``outputs["client"]``).
+RECORD_RECONSTRUCTION = "record_reconstruction"
 
 
 class AttackInfo(BaseModel):

@@ -15,11 +15,12 @@ from leakrange.scoring.findings import AttackReport
 from leakrange.scoring.membership import MembershipScorer
 from leakrange.scoring.outcome import AttackOutcome
 from leakrange.scoring.reconstruction import ReconstructionScorer
+from leakrange.scoring.record_reconstruction import RecordReconstructionScorer
 from leakrange.scoring.synthetic_risk import SyntheticRiskScorer
 
 SCORERS: tuple[type[Scorer], ...] = (
     MembershipScorer, ReconstructionScorer, AttributeScorer, SyntheticRiskScorer,
-    ExposureScorer, ExtractionScorer,
+    ExposureScorer, ExtractionScorer, RecordReconstructionScorer,
 )
 
 

@@ -18,6 +18,7 @@ from leakrange.orchestrator.target_kinds.base import (
     TargetKind,
 )
 from leakrange.orchestrator.target_kinds.endpoint import EndpointKind
+from leakrange.orchestrator.target_kinds.federated import FederatedKind
 from leakrange.orchestrator.target_kinds.imported import ImportedKind
 from leakrange.orchestrator.target_kinds.model_target import ModelTarget
 from leakrange.orchestrator.target_kinds.stored_model import StoredModelKind
@@ -27,6 +28,7 @@ from leakrange.orchestrator.target_kinds.train import TrainKind, TrainTarget
 
 TARGET_KINDS: tuple[type[TargetKind], ...] = (
     StoredModelKind, TrainKind, ImportedKind, EndpointKind, SyntheticKind, TextKind,
+    FederatedKind,
 )
 
 
@@ -55,6 +57,7 @@ __all__ = [
     "TARGET_KINDS",
     "AdversaryView",
     "EndpointKind",
+    "FederatedKind",
     "ImportedKind",
     "ModelTarget",
     "PrepareContext",

@@ -1,0 +1,29 @@
+"""The settings the range hands a federation run (one JSON file; read by the ServerApp)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from leakrange.models.spec import ModelSpec
+
+
+class FederationSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    clients: int = Field(ge=1, le=64)
+    rounds: int = Field(ge=1, le=100)
+    local_epochs: int = Field(ge=1, le=100)
+    batch_size: int = Field(ge=1, le=100_000)
+    lr: float = Field(gt=0, le=100)
+    seed: int = Field(ge=0, lt=2**31)
+    model_spec: dict[str, Any]
+    out_dir: str
+    record_updates: bool = False
+    crafted_round: int = 0
+    crafted_file: str = ""
+    round_timeout: float = Field(default=600.0, gt=0)
+
+    def model(self) -> ModelSpec:
+        return ModelSpec.model_validate(self.model_spec)

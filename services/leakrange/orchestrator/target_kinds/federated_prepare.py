@@ -1,0 +1,148 @@
+"""Preparing a ``federated`` target: partitions, the run on Flower's deployment engine, and the
+observation of the adversary's role, cached in the range's store by the spec's hash."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import torch
+from safetensors.numpy import load as load_tensors
+from safetensors.numpy import save as save_tensors
+
+from leakrange.artifacts import MEDIA_TENSORS
+from leakrange.common.errors import FailedPrecondition, IntegrityError, NotFound
+from leakrange.datasets import Dataset
+from leakrange.federation.observation_files import (
+    DONE,
+    GLOBAL,
+    client_file,
+    read_arrays,
+    round_dir,
+    write_arrays,
+)
+from leakrange.federation.partitions import dirichlet_partitions, iid_partitions
+from leakrange.federation.settings import FederationSettings
+from leakrange.models import ModelSpec, build_model, spec_from_name_or_json
+from leakrange.orchestrator.target_kinds.base import PrepareContext
+from leakrange.orchestrator.target_kinds.federated import (
+    FEDERATED_CACHE_PREFIX,
+    SERVER_ROLES,
+    FederatedSpec,
+    cache_key,
+)
+from leakrange.orchestrator.target_kinds.federated_run import FederatedRun
+
+RUN_TIMEOUT = 3600.0
+
+
+def split(spec: FederatedSpec, data: Dataset) -> tuple[list[np.ndarray], np.ndarray]:
+    """Each client's rows and the holdout (disjoint), from the split seed."""
+    rng = np.random.default_rng(np.random.SeedSequence([spec.split_seed, 0xFED]))
+    rows = rng.permutation(len(data)).astype(np.int64)
+    holdout, rest = rows[:spec.holdout], rows[spec.holdout:]
+    alpha = spec.dirichlet_alpha
+    if alpha is None:
+        parts = iid_partitions(rest, spec.clients, spec.records_per_client, rng)
+    else:
+        parts = dirichlet_partitions(rest, data.y, spec.clients, spec.records_per_client,
+                                     alpha, rng)
+    return parts, np.sort(holdout)
+
+
+def initial_state(model_spec: ModelSpec, seed: int) -> dict[str, np.ndarray]:
+    """The global model of round 1, as the ServerApp builds it (same seed, same order)."""
+    torch.manual_seed(seed)
+    return {k: v.detach().numpy().copy() for k, v in build_model(model_spec).state_dict().items()}
+
+
+def crafted_model(spec: FederatedSpec, model_spec: ModelSpec, public_x: np.ndarray
+                  ) -> dict[str, np.ndarray]:
+    """Malicious server: the imprint model it sends (bin edges from public records)."""
+    from leakrange.federation.imprint import apply, thresholds
+
+    state = initial_state(model_spec, spec.seed)
+    width = model_spec.hidden[0] if model_spec.hidden else model_spec.num_classes
+    return apply(state, thresholds(public_x, spec.adversary.bins or width), spec.seed)
+
+
+def observed(spec: FederatedSpec, out: Path, observer: Path) -> dict[str, np.ndarray]:
+    """The fl.* tensors of the adversary's role, from the run's files."""
+    tensors: dict[str, np.ndarray] = {}
+    role = spec.adversary.role
+    rounds = spec.adversary.rounds or list(range(1, spec.rounds + 1))
+    if role in SERVER_ROLES:
+        for r in rounds:
+            for name, v in read_arrays(round_dir(out, r) / GLOBAL).items():
+                tensors[f"fl.global.r{r}.{name}"] = v
+            done = json.loads((round_dir(out, r) / DONE).read_text(encoding="utf-8"))
+            counts = np.zeros(spec.clients, np.int64)
+            for k in range(spec.clients):
+                for name, v in read_arrays(client_file(out, r, k)).items():
+                    tensors[f"fl.update.r{r}.c{k}.{name}"] = v
+                counts[k] = int(done["clients"][str(k)]["records"])
+            tensors[f"fl.records.r{r}"] = counts
+    else:
+        for r in range(1, spec.rounds + 1):
+            path = round_dir(observer, r) / GLOBAL
+            if path.is_file():
+                for name, v in read_arrays(path).items():
+                    tensors[f"fl.global.r{r}.{name}"] = v
+    return tensors
+
+
+def run_federation(spec: FederatedSpec, model_spec: ModelSpec, data: Dataset,
+                   parts: list[np.ndarray], holdout: np.ndarray, ctx: PrepareContext
+                   ) -> tuple[dict[str, np.ndarray], dict[str, object]]:
+    from leakrange.federation.flower_env import find_flower_env
+    from leakrange.federation.launcher import Federation
+
+    flower = find_flower_env()
+    work = Path(tempfile.mkdtemp(prefix="leakrange-federation-"))
+    role = spec.adversary.role
+    crafted = ""
+    if role == "malicious_server":
+        crafted = str(work / "crafted.safetensors")
+        write_arrays(Path(crafted), crafted_model(spec, model_spec, data.x[holdout]))
+    settings = FederationSettings(
+        clients=spec.clients, rounds=spec.rounds, local_epochs=spec.local_epochs,
+        batch_size=spec.batch_size, lr=spec.lr, seed=spec.seed,
+        model_spec=json.loads(model_spec.model_dump_json()), out_dir=str(work / "out"),
+        record_updates=role in SERVER_ROLES,
+        crafted_round=spec.adversary.crafted_round if crafted else 0, crafted_file=crafted)
+    observer = spec.adversary.client if role == "client" else None
+    federation = Federation(flower, work, settings,
+                            [(data.x[p], data.y[p]) for p in parts], observer)
+    try:
+        outcome = federation.run(should_stop=ctx.should_stop, progress=ctx.progress,
+                                 timeout=RUN_TIMEOUT)
+    except FailedPrecondition as err:
+        shutil.rmtree(work / "partitions", ignore_errors=True)
+        raise FailedPrecondition(f"{err.message}; logs "
+                                 f"and finished rounds: {work}") from None
+    tensors = observed(spec, outcome.out_dir, federation.observe_dir)
+    facts: dict[str, object] = {"rounds_finished": outcome.rounds,
+                                "seconds": round(outcome.seconds, 2),
+                                "phases": {k: round(v, 2) for k, v in outcome.phases.items()}}
+    shutil.rmtree(work, ignore_errors=True)
+    return tensors, facts
+
+
+def prepare_federation(spec: FederatedSpec, ctx: PrepareContext) -> FederatedRun:
+    data = ctx.datasets.get(spec.dataset)
+    model_spec = spec_from_name_or_json(spec.model, data.input_shape, data.num_classes)
+    parts, holdout = split(spec, data)
+    name = f"{FEDERATED_CACHE_PREFIX}/{cache_key(spec)}"
+    try:
+        manifest = ctx.store.get_manifest(name)
+        tensors = dict(load_tensors(ctx.store.get_bytes(str(manifest["observation"]))))
+        facts = dict(manifest["facts"])
+    except (NotFound, KeyError, IntegrityError):
+        tensors, facts = run_federation(spec, model_spec, data, parts, holdout, ctx)
+        ref = ctx.store.put_bytes(save_tensors(tensors), MEDIA_TENSORS)
+        ctx.store.put_manifest(name, {"observation": ref.uri, "facts": facts,
+                                      "spec": json.loads(spec.model_dump_json())})
+    return FederatedRun(spec, model_spec, data, parts, holdout, tensors, facts)
