@@ -31,6 +31,7 @@ from leakrange.models.batched_trainer import (
     resolve_strategy,
     resolve_workers,
 )
+from leakrange.models.reference_workers import WorkerUsage
 
 CACHE_VERSION = "2"
 SHARD_MODELS = 64
@@ -207,7 +208,7 @@ def train_references(
     todo = [r for r in ranges if r not in found]
     dev = pick_device()
     kernel = resolve_strategy(spec, strategy, dev)  # type: ignore[arg-type]
-    workers = resolve_workers(dev, ctx.cores, n_models)
+    workers = resolve_workers(dev, ctx.cores, n_models, spec)
     facts = {**plan.facts, "threads": float(workers if workers > 1 else torch.get_num_threads()),
              "reference_workers": float(workers),
              "reference_kernel_batched": float(kernel == "batched")}
@@ -215,12 +216,13 @@ def train_references(
         eval_x = np.concatenate([pool_x, extra_x]) if len(extra_x) else pool_x
         ctx.progress("reference_training", 0, n_models, "training reference models")
         already = n_models - sum(b - a for a, b in todo)
+        usage = WorkerUsage()
         for start, stop, logits in iter_reference_logits(
             spec, recipe, pool_x, pool_y, masks, eval_x, seeds=reference_seeds(seed, n_models),
             strategy=kernel, device=dev, workers=workers, ranges=todo,
             progress=lambda done, _total: ctx.progress(
                 "reference_training", already + done, n_models, "reference models trained"),
-            should_stop=ctx.cancelled,
+            should_stop=ctx.cancelled, usage=usage,
         ):
             blob = st_save({"pool": np.ascontiguousarray(logits[:, : len(pool_x)]),
                             "extra": np.ascontiguousarray(logits[:, len(pool_x):])})
@@ -228,6 +230,9 @@ def train_references(
             ctx.store.put_manifest(_shard_name(prefix, (start, stop)),
                                    {"sha256": ref.sha256, "start": start, "stop": stop})
             found[(start, stop)] = ref.sha256
+        if usage.cpu_s:  # worker processes ran: their cost, which this process's RSS omits
+            facts["reference_worker_cpu_s"] = round(usage.total_cpu_s, 2)
+            facts["reference_worker_peak_rss_mb"] = round(usage.max_peak_rss_mb, 1)
     else:
         ctx.progress("reference_training", n_models, n_models, "reference outputs from cache")
     shard_refs = tuple((a, b, found[(a, b)]) for a, b in ranges)
