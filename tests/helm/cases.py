@@ -20,6 +20,7 @@ EXERCISE_CASES: dict[str, list[Path]] = {
     "external-store": [EXERCISE_BASE, VALUES_DIR / "exercise-external-store.yaml"],
     "no-networkpolicy": [EXERCISE_BASE, VALUES_DIR / "exercise-no-networkpolicy.yaml"],
     "no-target": [EXERCISE_BASE, VALUES_DIR / "exercise-no-target.yaml"],
+    "reference-jobs": [EXERCISE_BASE, VALUES_DIR / "exercise-reference-jobs.yaml"],
 }
 # Rendered from the control plane's own exercise-values.yaml + one exercise's spec.
 FROM_CONTROL_PLANE = "from-control-plane"

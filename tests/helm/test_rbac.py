@@ -21,6 +21,7 @@ KIND_RESOURCES = {
     "Deployment": ("apps", "deployments"),
     "Service": ("", "services"),
     "NetworkPolicy": ("networking.k8s.io", "networkpolicies"),
+    "Job": ("batch", "jobs"),
 }
 WRITE_VERBS = {"get", "list", "create", "update", "patch", "delete"}
 
