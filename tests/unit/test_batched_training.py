@@ -253,3 +253,24 @@ def test_cuda_batched_matches_sequential(adult_pool):
     np.testing.assert_allclose(batched, sequential, atol=1e-2)
     acc_b, acc_s = accuracies(batched, eval_y), accuracies(sequential, eval_y)
     assert np.all(np.abs(acc_b - acc_s) < 0.02)
+
+
+@pytest.mark.requires_gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+def test_cuda_grouped_convolutions_match_sequential_cnns():
+    """The stacked CNN kernel on CUDA (one grouped convolution for every model of the chunk):
+    repeatable, and the same models as training them one by one on the GPU."""
+    digits = load_dataset("digits")
+    x, y = digits.x[:300], digits.y[:300]
+    spec = spec_from_name_or_json("cnn", list(digits.input_shape), 10)
+    recipe = TrainRecipe(epochs=2, batch_size=50)
+    masks = half_masks(12, len(x), seed=8)
+    kwargs = {"seeds": list(range(12)), "device": torch.device("cuda")}
+    batched = train_reference_logits(spec, recipe, x, y, masks, x[:50], strategy="batched",
+                                     **kwargs)
+    again = train_reference_logits(spec, recipe, x, y, masks, x[:50], strategy="batched",
+                                   **kwargs)
+    sequential = train_reference_logits(spec, recipe, x, y, masks, x[:50],
+                                        strategy="sequential", **kwargs)
+    assert np.array_equal(again, batched)
+    np.testing.assert_allclose(batched, sequential, atol=1e-2)

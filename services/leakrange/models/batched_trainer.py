@@ -3,21 +3,38 @@
 Two strategies with the same per-model recipe, initialisation (seed) and batch order:
 
 - ``sequential``: one ``train_model`` call per model.
-- ``batched``: up to ``chunk_size`` models at once. Their parameters are stacked
-  (``torch.func.stack_module_state``) and the forward pass is ``torch.vmap`` over
-  ``functional_call``; each model draws its own batches from its own training indices. Adam and
-  SGD (with weight decay / momentum) act elementwise, so one optimiser over the stacked
-  parameters steps every model exactly as its own optimiser would. When the training sets have
-  equal sizes (LiRA-style half splits) each model sees exactly the batches the sequential
-  strategy would give it; a model with fewer records wraps its shuffled order around to the
-  largest set's length.
+- ``batched``: up to ``chunk_size`` models at once with the stacked kernels of ``stacked_nets``
+  (linear layers as one ``baddbmm``, convolutions as one grouped convolution over the models),
+  their parameters stacked by ``torch.func.stack_module_state`` and stepped by one fused
+  optimiser; each model draws its own batches from its own training indices. Adam and SGD
+  (with weight decay / momentum) act elementwise, so one optimiser over the stacked parameters
+  steps every model exactly as its own optimiser would. When the training sets have equal sizes
+  (LiRA-style half splits) each model sees exactly the batches the sequential strategy would
+  give it; a model with fewer records wraps its shuffled order around to the largest set's
+  length. On CPU, CNNs go ``_CPU_CNN_GROUP`` models per grouped-convolution call.
 
-``auto`` picks ``batched`` for logreg/mlp everywhere, and for cnn on CUDA; ``sequential`` for
-cnn on CPU. Measured (tools/bench, 2026-11): vmapped CNNs were slower than a loop on a 2-core
-CPU (0.8x) but 4.5x (16 models) to 19x (64) faster on an H200. On CPU either kernel can run in
-worker processes (``workers`` > 1, one torch thread each, ``reference_workers``), which is how
-the cores are filled (``resolve_workers``). Models are discarded after their logits are taken,
-and logits leave range by range (``iter_reference_logits``) so callers can stream them.
+``auto`` picks ``batched`` for every family on every device; on CPU the models also train in
+worker processes (``resolve_workers``). Measured on the 2-core dev machine (Xeon with AVX-512,
+2026-12-02, torch 2.13, one thread per process; CPU seconds, because the machine was shared
+with other jobs at load 8-13 and wall times there mean little):
+
+- one training step, 16 Adult MLPs (in-108-64-64-2, batch 128): one model after another 11.8 ms,
+  ``torch.vmap`` over ``functional_call`` 4.3-4.4 ms, stacked ``baddbmm`` 3.5 ms, stacked with
+  fused Adam 2.9 ms;
+- one training step per model, MNIST CNN (conv16-conv32-fc10, batch 64): a single model
+  15.1 ms; grouped convolution over 8 models 17.2 ms in NCHW, 12.0 ms channels-last, 9.0 ms
+  channels-last with pooling before ReLU (4 models 12.5 ms, 16 models 13.3 ms, 32 models
+  16.2 ms: hence groups of 8); vmap over 8 CNNs 20 ms (why it used to be off on CPU);
+- whole runs (tools/bench/reference_training.py, CPU seconds sequential / batched in one
+  process / batched in 2 workers): 16 Adult MLPs x 2 epochs 1.17 / 0.42 / 0.55, 64 MLPs x 2
+  epochs 4.20 / 1.35 / 2.04, 16 MNIST CNNs x 1 epoch 25.9 / 13.4 / 14.1; logits within 2e-4
+  (MLP) and 2e-3 (CNN) of the sequential strategy's.
+
+CUDA: vmapped CNNs were 4.5x (16 models) to 19x (64) faster than a loop on an H200 (2026-11);
+the stacked kernels have not been measured on a GPU yet (no GPU was lent in this session;
+tests/unit/test_batched_training.py checks them behind ``requires_gpu``). Models are discarded
+after their logits are taken, and logits leave range by range (``iter_reference_logits``) so
+callers can stream them.
 """
 
 from __future__ import annotations
@@ -75,15 +92,17 @@ def resolve_workers(
 ) -> int:
     """Worker processes (one torch thread each) for ``n_models`` on ``device`` with ``cores``.
 
-    CUDA: one (the GPU batches the models). CPU: one per core, at most one per model, each
-    with one torch thread, for every model family. Measured on the 2-core dev machine
-    (2026-12, 16 Adult MLPs x 3 epochs, warm fork server, wall s, 2 rounds, machine shared with
-    other jobs at load 2-9): batched kernel 1 process x 1 thread 0.85/0.91, 2 workers 1.51/1.61,
-    1 process x 2 threads 6.79/5.63; sequential kernel 1x1 1.56/1.92, 2 workers 2.40/2.44, 1x2
-    47/122. Two intra-op threads collapse as soon as the cores are shared (spinning OpenMP
-    threads), one-thread workers degrade gracefully, so workers are how the cores are used; the
-    loaded machine could not show their gain over one process (no free core), which
-    tools/bench/reference_training.py measures on a quiet machine (``workers_vs_one``).
+    CUDA: one (the GPU batches the models). CPU: one per core, at most one per model, for every
+    family (``spec`` is accepted so a family could be told apart; the measurements below do not
+    call for it). Workers cost more CPU than one process doing all the work (CPU seconds, 2-core
+    machine at load 8-13, see the module docstring: 1.3x for 16 Adult MLPs, 1.5x for 64 -- each
+    worker's stacked matmuls are half as wide and each pays its start -- and 1.06x for 16 MNIST
+    CNNs), so with the cores really free they finish in about 0.53-0.75x the wall time, and on
+    a machine with no free core they lose by that factor (2026-12: 16 MLPs x 3 epochs at load
+    2-9, one process 0.85 s, 2 workers 1.51 s). ``cores`` is what this process is given
+    (affinity and cgroup quota, ``cpu_budget``), i.e. a pod's CPU limit, so workers are the
+    right call there. Two intra-op threads in one process collapsed as soon as the cores were
+    shared (6.8 s for the same run: spinning OpenMP threads), so threads are not used instead.
     """
     if device.type == "cuda" or cores <= 1:
         return 1
