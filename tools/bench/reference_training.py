@@ -169,12 +169,14 @@ def main() -> None:
     parser.add_argument("--cores", type=int, default=0, help="0: what this process is given")
     parser.add_argument("--mlps", type=int, nargs="*", default=[16, 64, 256])
     parser.add_argument("--cnns", type=int, nargs="*", default=[16, 64])
+    parser.add_argument("--device", default="", help="cpu or cuda (default: pick_device)")
     args = parser.parse_args()
+    device = torch.device(args.device) if args.device else None
     results: dict[str, object] = {}
     for kind, counts in (("mlp", args.mlps), ("cnn", args.cnns)):
         for n in counts:
             key = f"{'adult_mlp' if kind == 'mlp' else 'mnist_cnn'}_{n}"
-            results[key] = measure(kind, n, args.epochs, args.cores or None)
+            results[key] = measure(kind, n, args.epochs, args.cores or None, device)
             print(f"{key}: {json.dumps(results[key])}", flush=True)
     print(json.dumps(results))
 
