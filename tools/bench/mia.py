@@ -289,6 +289,7 @@ def run_one(target_name: str, key: str, workdir: Path, quick: bool,
         # Forkserver workers are not this process's children: they report their own peak RSS
         # and CPU seconds (result facts); cpu_s = this process + its workers.
         "worker_peak_rss_mb": facts.get("reference_worker_peak_rss_mb", 0.0),
+        "workers_pss_mb": facts.get("reference_workers_pss_mb", 0.0),
         "cpu_s": round(cpu_seconds + facts.get("reference_worker_cpu_s", 0.0), 2),
         "load_1min": round(load, 2),
         "threads": facts.get("threads", 0.0),

@@ -110,7 +110,8 @@ def _run_variant(spec: ModelSpec, recipe: TrainRecipe, x: np.ndarray, y: np.ndar
         torch.set_num_threads(old)
     return {"wall_s": round(wall, 2), "cpu_s": round(cpu, 2), "load_1min": round(load, 2),
             "models_per_s": round(len(masks) / wall, 3),
-            "worker_peak_rss_mb": round(usage.max_peak_rss_mb, 1)}, logits
+            "worker_peak_rss_mb": round(usage.max_peak_rss_mb, 1),
+            "workers_pss_mb": round(usage.total_pss_mb, 1)}, logits
 
 
 def measure(kind: str, n_models: int, epochs: int, cores: int | None = None,

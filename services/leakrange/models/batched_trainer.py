@@ -70,8 +70,8 @@ Kernel = Literal["batched", "sequential"]
 ChunkLogits = tuple[int, int, np.ndarray]
 """(first model, one past the last model, their logits ``[stop - start, n_eval, C]``)."""
 
-_EVAL_VALUES = 1 << 24
-"""Activation values per stacked prediction step (64 MiB of float32: bounds its memory)."""
+_EVAL_VALUES = 1 << 22
+"""Activation values per stacked prediction step (16 MiB of float32: bounds its memory)."""
 _CPU_CNN_GROUP = 8
 """CNNs per grouped-convolution call on CPU (see the module docstring)."""
 

@@ -66,6 +66,9 @@ class WorkerUsage:
 
     cpu_s: list[float] = field(default_factory=list)  # user + system CPU seconds per worker
     peak_rss_mb: list[float] = field(default_factory=list)  # peak RSS per worker
+    # Proportional set size as each worker stopped: its share of pages it shares with the
+    # fork server and the other workers (torch's libraries) counted once, so the sum is fair.
+    pss_mb: list[float] = field(default_factory=list)
 
     @property
     def total_cpu_s(self) -> float:
@@ -74,6 +77,10 @@ class WorkerUsage:
     @property
     def max_peak_rss_mb(self) -> float:
         return float(max(self.peak_rss_mb, default=0.0))
+
+    @property
+    def total_pss_mb(self) -> float:
+        return float(sum(self.pss_mb))
 
 
 def worker_context() -> Any:
@@ -196,20 +203,28 @@ def _collect_usage(result_q: Any, procs: list[Any], usage: WorkerUsage) -> None:
         if status == "usage":
             usage.cpu_s.append(float(payload[0]))
             usage.peak_rss_mb.append(float(payload[1]))
+            usage.pss_mb.append(float(payload[2]))
             reports += 1
 
 
-def _usage_report() -> tuple[float, float]:
-    """This process's user + system CPU seconds and peak RSS in MiB: ``VmHWM`` of its own
-    address space where /proc exists (``ru_maxrss`` carries the fork server's peak over)."""
+def _usage_report() -> tuple[float, float, float]:
+    """This process's user + system CPU seconds, peak RSS and current PSS in MiB: ``VmHWM`` of
+    its own address space where /proc exists (``ru_maxrss`` carries the fork server's peak
+    over) and ``Pss`` of ``smaps_rollup`` (0 where there is none)."""
     own = resource.getrusage(resource.RUSAGE_SELF)
-    peak_kib = float(own.ru_maxrss)
-    status = Path("/proc/self/status")
-    if status.exists():
-        for line in status.read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                peak_kib = float(line.split()[1])
-    return own.ru_utime + own.ru_stime, peak_kib / 1024
+    peak_kib = _proc_kib("status", "VmHWM:", float(own.ru_maxrss))
+    return own.ru_utime + own.ru_stime, peak_kib / 1024, _proc_kib("smaps_rollup", "Pss:", 0) / 1024
+
+
+def _proc_kib(name: str, key: str, default: float) -> float:
+    path = Path("/proc/self") / name
+    try:
+        for line in path.read_text().splitlines():
+            if line.startswith(key):
+                return float(line.split()[1])
+    except OSError:
+        pass
+    return default
 
 
 def _next_result(

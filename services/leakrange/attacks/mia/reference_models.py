@@ -250,6 +250,7 @@ def train_references(
         if usage.cpu_s:  # worker processes ran: their cost, which this process's RSS omits
             facts["reference_worker_cpu_s"] = round(usage.total_cpu_s, 2)
             facts["reference_worker_peak_rss_mb"] = round(usage.max_peak_rss_mb, 1)
+            facts["reference_workers_pss_mb"] = round(usage.total_pss_mb, 1)
     else:
         ctx.progress("reference_training", n_models, n_models, "reference outputs from cache")
     shard_refs = tuple((a, b, found[(a, b)]) for a, b in ranges)
