@@ -246,3 +246,29 @@ def test_task_documents_and_shard_indexes_are_checked(
 def test_job_indexes_are_parsed_as_the_api_writes_them() -> None:
     assert parse_indexes("0-2,5,7-8") == {0, 1, 2, 5, 7, 8}
     assert parse_indexes(None) == frozenset() and parse_indexes("") == frozenset()
+
+
+def test_the_pod_command_trains_the_shard_of_its_completion_index(
+        tmp_path: Path, adult: tuple[np.ndarray, np.ndarray]) -> None:
+    """``leakrange reference-shard`` as the Job's pods run it: index from JOB_COMPLETION_INDEX."""
+    from typer.testing import CliRunner
+
+    from leakrange.cli.main import app
+
+    x, y = adult
+    root = tmp_path / "store"
+    store = FolderStore(root)
+    task = write_task(store, prefix="cache/cli", spec=spec_from_name_or_json("logreg", [108], 2),
+                      recipe=TrainRecipe(epochs=1), pool_x=x, pool_y=y, eval_x=x,
+                      masks=np.ones((3, len(x)), dtype=bool), seeds=[1, 2, 3],
+                      ranges=[(0, 2), (2, 3)])
+    runner = CliRunner()
+    args = ["reference-shard", "--task", task, "--store", str(root)]
+    first = runner.invoke(app, args, env={"JOB_COMPLETION_INDEX": "1"})
+    assert first.exit_code == 0, first.output
+    assert "shard 1: trained" in first.output
+    assert store.get_manifest("cache/cli/shard-00002-00003")["start"] == 2
+    again = runner.invoke(app, args, env={"JOB_COMPLETION_INDEX": "1"})
+    assert "shard 1: already stored" in again.output
+    missing = runner.invoke(app, args, env={"JOB_COMPLETION_INDEX": ""})
+    assert missing.exit_code != 0
