@@ -274,3 +274,18 @@ def test_cuda_grouped_convolutions_match_sequential_cnns():
                                         strategy="sequential", **kwargs)
     assert np.array_equal(again, batched)
     np.testing.assert_allclose(batched, sequential, atol=1e-2)
+
+
+def test_stacked_sgd_with_momentum_and_weight_decay_matches_sequential(adult_pool):
+    """The stacked kernels step with torch's fused SGD: the same update as each model's own."""
+    x, y, eval_x, _ = adult_pool
+    spec = spec_from_name_or_json("mlp-small", [108], 2)
+    recipe = TrainRecipe(optimizer="sgd", lr=0.05, momentum=0.9, weight_decay=1e-3, epochs=2,
+                         batch_size=64, label_smoothing=0.1)
+    masks = half_masks(3, 400, seed=9)
+    kwargs = {"seeds": [5, 6, 7], "device": CPU}
+    batched = train_reference_logits(spec, recipe, x[:400], y[:400], masks, eval_x[:100],
+                                     strategy="batched", **kwargs)
+    sequential = train_reference_logits(spec, recipe, x[:400], y[:400], masks, eval_x[:100],
+                                        strategy="sequential", **kwargs)
+    np.testing.assert_allclose(batched, sequential, atol=1e-4)
