@@ -14,6 +14,20 @@ same cores (1024x1024 products in ``cores`` processes' worth of threads), and
 ``achieved_fraction`` the training's estimated FLOP rate (6 x parameters x samples seen, i.e.
 forward + backward, for the MLP; convolutions counted the same way from their MAC counts) over it.
 
+Measured 2026-12-02 on the 2-core dev machine (Xeon, AVX-512), shared with other jobs at load
+8-22, so CPU seconds (this process + its workers' own reports) are the figures that count;
+wall seconds there are several times what a quiet machine takes:
+
+- ``--epochs 2 --mlps 16 64 --cnns``: 16 Adult MLPs: CPU s sequential 1.17 / batched 0.42 /
+  batched in 2 workers 0.55 (load 9.5); 64 MLPs: 4.20 / 1.35 / 2.04 (load 9.2); logits within
+  1.7e-4 of sequential. ``--epochs 1 --mlps --cnns 16``: 16 MNIST CNNs: 25.9 / 13.4 / 14.1
+  (load 8-11), logits within 1.7e-3; worker peak RSS 667 MiB.
+- ``mia.py --targets adult_mlp --attacks lira_online_16 lira_online_1024_1epoch --threads 2``:
+  LiRA-online-16 on Adult 12.0 CPU s end to end (AUC 0.571, TPR 2.1 % at 1 % FPR; 132.5 s wall
+  at load 16); 1,024 Adult references (1 epoch): attack process peak RSS 652 MiB, both workers
+  together 368 MiB PSS (407 MiB peak RSS each, torch's shared pages included), 25.3 CPU s
+  (load 21.6). At 16 references the attack process peaked at 531 MiB: flat beyond a chunk.
+
 Prints one JSON object on the last line: {"adult_mlp_16": {...}, ..., "mnist_cnn_64": {...}}.
 Other benchmarks import ``measure``.
 """
