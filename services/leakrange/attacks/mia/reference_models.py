@@ -36,6 +36,8 @@ from leakrange.models.reference_workers import WorkerUsage
 CACHE_VERSION = "2"
 SHARD_MODELS = 64
 """Reference models per stored logits shard (and per batched training chunk)."""
+_MASK_BLOCK = 1024
+"""Records per block when drawing the balanced masks (bounds the draw's memory)."""
 
 
 @dataclass(frozen=True)
@@ -97,8 +99,14 @@ def balanced_masks(
         mask[0, rng.permutation(n_records)[: max(1, round(n_records * in_fraction))]] = True
         return mask
     per_record = min(n_models - 1, max(1, round(n_models * in_fraction)))
-    order = rng.random((n_models, n_records)).argsort(axis=0)
-    return order < per_record
+    masks = np.empty((n_models, n_records), dtype=bool)
+    # A block of records at a time: one [models, records] float64 draw and its int64 argsort
+    # took 330 MB at 1,024 models x 20,000 records; a block keeps this flat in the records.
+    for start in range(0, n_records, _MASK_BLOCK):
+        stop = min(start + _MASK_BLOCK, n_records)
+        order = rng.random((n_models, stop - start)).argsort(axis=0)
+        masks[:, start:stop] = order < per_record
+    return masks
 
 
 def reference_seeds(seed: int, n_models: int) -> list[int]:
