@@ -24,9 +24,13 @@ wall seconds there are several times what a quiet machine takes:
   (load 8-11), logits within 1.7e-3; worker peak RSS 667 MiB.
 - ``mia.py --targets adult_mlp --attacks lira_online_16 lira_online_1024_1epoch --threads 2``:
   LiRA-online-16 on Adult 12.0 CPU s end to end (AUC 0.571, TPR 2.1 % at 1 % FPR; 132.5 s wall
-  at load 16); 1,024 Adult references (1 epoch): attack process peak RSS 652 MiB, both workers
-  together 368 MiB PSS (407 MiB peak RSS each, torch's shared pages included), 25.3 CPU s
-  (load 21.6). At 16 references the attack process peaked at 531 MiB: flat beyond a chunk.
+  at load 16). 1,024 Adult references (1 epoch; masks drawn block-wise): attack process peak
+  RSS 615 MiB, both workers together 297 MiB PSS (410 MiB peak RSS each, torch's shared pages
+  included), 21.8 CPU s (load 15.9); at 16 references the attack process peaked at 531 MiB.
+- ``mia.py --targets mnist_cnn --attacks lira_online_16 --threads 2``: LiRA-online-16 on the
+  MNIST CNN 239.8 CPU s end to end (was about 390 CPU s at one thread: 1.6x less work; AUC
+  0.579, TPR 2.4 % at 1 % FPR, 0.4 % at 0.1 %), 1,904 s wall at load 17; on a quiet 2-core
+  machine that is about 120 s at best: the < 60 s goal is missed by about 2x.
 
 Prints one JSON object on the last line: {"adult_mlp_16": {...}, ..., "mnist_cnn_64": {...}}.
 Other benchmarks import ``measure``.
