@@ -22,6 +22,7 @@ KIND_RESOURCES = {
     "StatefulSet": ("apps", "statefulsets"),
     "Service": ("", "services"),
     "NetworkPolicy": ("networking.k8s.io", "networkpolicies"),
+    "Job": ("batch", "jobs"),
 }
 WRITE_VERBS = {"get", "list", "create", "update", "patch", "delete"}
 

@@ -54,10 +54,11 @@ def test_auto_strategy():
     assert resolve_strategy(spec_from_name_or_json("mlp", [108], 2), "auto") == "batched"
     assert resolve_strategy(spec_from_name_or_json("logreg", [108], 2), "auto") == "batched"
     cnn = spec_from_name_or_json("cnn", [1, 8, 8], 10)
-    assert resolve_strategy(cnn, "auto") == "sequential"
-    assert resolve_strategy(cnn, "auto", CPU) == "sequential"
+    # Grouped convolutions beat a loop of single models on CPU too (batched_trainer docstring).
+    assert resolve_strategy(cnn, "auto") == "batched"
+    assert resolve_strategy(cnn, "auto", CPU) == "batched"
     assert resolve_strategy(cnn, "auto", torch.device("cuda")) == "batched"
-    assert resolve_strategy(cnn, "batched", CPU) == "batched"
+    assert resolve_strategy(cnn, "sequential", CPU) == "sequential"
 
 
 def test_batched_matches_sequential_on_equal_size_masks(adult_pool):
@@ -136,9 +137,32 @@ def test_cnn_batched_and_sequential_agree_on_digits():
     batched = train_reference_logits(
         spec, recipe, x, y, masks, x[:50], strategy="batched", **kwargs
     )
-    auto = train_reference_logits(spec, recipe, x, y, masks, x[:50], **kwargs)
+    sequential = train_reference_logits(spec, recipe, x, y, masks, x[:50],
+                                        strategy="sequential", **kwargs)
     assert batched.shape == (2, 50, 10)
-    np.testing.assert_allclose(batched, auto, atol=1e-3)
+    np.testing.assert_allclose(batched, sequential, atol=1e-3)
+
+
+def test_cnn_groups_and_dropout_train_each_model_on_its_own_mask():
+    """More CNNs than one grouped-convolution call holds (two groups), and dropout: the
+    stacked kernel still trains each model as its own (same init and batches as sequential)."""
+    digits = load_dataset("digits")
+    x, y = digits.x[:120], digits.y[:120]
+    spec = spec_from_name_or_json('{"kind": "cnn", "channels": [4], "kernel_size": 3}',
+                                  list(digits.input_shape), 10)
+    recipe = TrainRecipe(epochs=1, batch_size=40)
+    masks = half_masks(10, len(x), seed=6)
+    kwargs = {"seeds": list(range(10)), "device": CPU}
+    batched = train_reference_logits(spec, recipe, x, y, masks, x[:20], strategy="batched",
+                                     **kwargs)
+    sequential = train_reference_logits(spec, recipe, x, y, masks, x[:20],
+                                        strategy="sequential", **kwargs)
+    np.testing.assert_allclose(batched, sequential, atol=1e-3)
+    dropout = spec.model_copy(update={"dropout": 0.5})
+    noisy = train_reference_logits(dropout, recipe.model_copy(update={"epochs": 3}), x, y,
+                                   masks, x[:20], strategy="batched", **kwargs)
+    assert noisy.shape == (10, 20, 10) and np.isfinite(noisy).all()
+    assert not np.allclose(noisy[0], noisy[1])  # different seeds, different models
 
 
 @pytest.mark.parametrize("strategy", ["batched", "sequential"])
@@ -229,3 +253,39 @@ def test_cuda_batched_matches_sequential(adult_pool):
     np.testing.assert_allclose(batched, sequential, atol=1e-2)
     acc_b, acc_s = accuracies(batched, eval_y), accuracies(sequential, eval_y)
     assert np.all(np.abs(acc_b - acc_s) < 0.02)
+
+
+@pytest.mark.requires_gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+def test_cuda_grouped_convolutions_match_sequential_cnns():
+    """The stacked CNN kernel on CUDA (one grouped convolution for every model of the chunk):
+    repeatable, and the same models as training them one by one on the GPU."""
+    digits = load_dataset("digits")
+    x, y = digits.x[:300], digits.y[:300]
+    spec = spec_from_name_or_json("cnn", list(digits.input_shape), 10)
+    recipe = TrainRecipe(epochs=2, batch_size=50)
+    masks = half_masks(12, len(x), seed=8)
+    kwargs = {"seeds": list(range(12)), "device": torch.device("cuda")}
+    batched = train_reference_logits(spec, recipe, x, y, masks, x[:50], strategy="batched",
+                                     **kwargs)
+    again = train_reference_logits(spec, recipe, x, y, masks, x[:50], strategy="batched",
+                                   **kwargs)
+    sequential = train_reference_logits(spec, recipe, x, y, masks, x[:50],
+                                        strategy="sequential", **kwargs)
+    assert np.array_equal(again, batched)
+    np.testing.assert_allclose(batched, sequential, atol=1e-2)
+
+
+def test_stacked_sgd_with_momentum_and_weight_decay_matches_sequential(adult_pool):
+    """The stacked kernels step with torch's fused SGD: the same update as each model's own."""
+    x, y, eval_x, _ = adult_pool
+    spec = spec_from_name_or_json("mlp-small", [108], 2)
+    recipe = TrainRecipe(optimizer="sgd", lr=0.05, momentum=0.9, weight_decay=1e-3, epochs=2,
+                         batch_size=64, label_smoothing=0.1)
+    masks = half_masks(3, 400, seed=9)
+    kwargs = {"seeds": [5, 6, 7], "device": CPU}
+    batched = train_reference_logits(spec, recipe, x[:400], y[:400], masks, eval_x[:100],
+                                     strategy="batched", **kwargs)
+    sequential = train_reference_logits(spec, recipe, x[:400], y[:400], masks, eval_x[:100],
+                                        strategy="sequential", **kwargs)
+    np.testing.assert_allclose(batched, sequential, atol=1e-4)

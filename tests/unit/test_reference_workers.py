@@ -106,3 +106,19 @@ def test_moments_merged_shard_by_shard_equal_the_one_shot_ones():
     np.testing.assert_allclose(mean.mean(), values.mean(axis=0))
     expected = [np.var(values[mask[:, j], j], ddof=1) for j in range(30)]
     np.testing.assert_allclose(whole.variance(), expected)
+
+
+def test_workers_report_their_own_cpu_and_memory(pool):
+    """Forkserver workers are not this process's children (RUSAGE_CHILDREN misses them): each
+    reports its CPU seconds, peak RSS and PSS as it stops."""
+    from leakrange.models.reference_workers import WorkerUsage
+
+    x, y = pool
+    usage = WorkerUsage()
+    train_reference_logits(spec_from_name_or_json("logreg", [108], 2), TrainRecipe(epochs=1),
+                           x, y, _masks(4, len(x)), x[:5], seeds=range(4), device=CPU,
+                           workers=2, usage=usage)
+    assert len(usage.cpu_s) == len(usage.peak_rss_mb) == len(usage.pss_mb) == 2
+    assert all(c > 0 for c in usage.cpu_s) and usage.total_cpu_s == sum(usage.cpu_s)
+    assert all(mb > 50 for mb in usage.peak_rss_mb)  # torch is mapped in every worker
+    assert usage.total_pss_mb > 0

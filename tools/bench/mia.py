@@ -43,6 +43,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
 import subprocess
 import sys
@@ -267,9 +268,12 @@ def run_one(target_name: str, key: str, workdir: Path, quick: bool,
         )
         rss_before = peak_rss_mb()
         stub = attack_pb2_grpc.AttackStub(open_channel(attack_server.address))
+        load = os.getloadavg()[0]
+        cpu_before = _cpu_seconds()
         start = time.perf_counter()
         events = list(stub.Run(request))
         seconds = time.perf_counter() - start
+        cpu_seconds = _cpu_seconds() - cpu_before
     finally:
         attack_server.stop(grace=0)
         target_server.stop(grace=0)
@@ -282,8 +286,12 @@ def run_one(target_name: str, key: str, workdir: Path, quick: bool,
         "tpr_at_0_1pct_fpr": round(metrics.tpr_at_fpr["0.1%"].value, 4),
         "seconds": round(seconds, 2),
         "peak_rss_mb": peak_rss_mb(),
-        "worker_peak_rss_mb": round(
-            resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024.0, 1),
+        # Forkserver workers are not this process's children: they report their own peak RSS
+        # and CPU seconds (result facts); cpu_s = this process + its workers.
+        "worker_peak_rss_mb": facts.get("reference_worker_peak_rss_mb", 0.0),
+        "workers_pss_mb": facts.get("reference_workers_pss_mb", 0.0),
+        "cpu_s": round(cpu_seconds + facts.get("reference_worker_cpu_s", 0.0), 2),
+        "load_1min": round(load, 2),
         "threads": facts.get("threads", 0.0),
         "reference_workers": facts.get("reference_workers", 0.0),
         "references": spec.references,
@@ -293,6 +301,11 @@ def run_one(target_name: str, key: str, workdir: Path, quick: bool,
         "audit_records": len(target.audit_rows),
         "population_records": 0 if adversary is None else len(adversary),
     }
+
+
+def _cpu_seconds() -> float:
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    return own.ru_utime + own.ru_stime
 
 
 def main() -> None:

@@ -42,6 +42,9 @@ class RunContext:
     cancel_event: threading.Event = field(default_factory=threading.Event)
     # Family-specific inputs (artifact refs etc.).
     extras: dict[str, Any] = field(default_factory=dict)
+    # Where reference-model shards can be trained off this process (``ReferenceFanout``, e.g.
+    # Kubernetes Indexed Jobs); None: they train here.
+    reference_fanout: Any = None
 
     @property
     def target(self) -> TargetClient:

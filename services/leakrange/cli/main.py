@@ -11,6 +11,7 @@ import typer
 from leakrange.cli.exercise_commands import register as register_exercise_commands
 from leakrange.cli.imports import import_data_command, import_model_command
 from leakrange.cli.options import FLAG_METAVAR
+from leakrange.cli.reference_shard import reference_shard
 from leakrange.cli.serve import serve_app
 from leakrange.cli.train import train_target
 from leakrange.common.errors import RangeError
@@ -47,6 +48,7 @@ app.add_typer(serve_app, name="serve")
 app.command("train-target")(train_target)
 app.command("import-data")(import_data_command)
 app.command("import-model")(import_model_command)
+app.command("reference-shard")(reference_shard)
 register_exercise_commands(app)
 
 

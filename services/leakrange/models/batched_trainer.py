@@ -3,39 +3,57 @@
 Two strategies with the same per-model recipe, initialisation (seed) and batch order:
 
 - ``sequential``: one ``train_model`` call per model.
-- ``batched``: up to ``chunk_size`` models at once. Their parameters are stacked
-  (``torch.func.stack_module_state``) and the forward pass is ``torch.vmap`` over
-  ``functional_call``; each model draws its own batches from its own training indices. Adam and
-  SGD (with weight decay / momentum) act elementwise, so one optimiser over the stacked
-  parameters steps every model exactly as its own optimiser would. When the training sets have
-  equal sizes (LiRA-style half splits) each model sees exactly the batches the sequential
-  strategy would give it; a model with fewer records wraps its shuffled order around to the
-  largest set's length.
+- ``batched``: up to ``chunk_size`` models at once with the stacked kernels of ``stacked_nets``
+  (linear layers as one ``baddbmm``, convolutions as one grouped convolution over the models),
+  their parameters stacked by ``torch.func.stack_module_state`` and stepped by one fused
+  optimiser; each model draws its own batches from its own training indices. Adam and SGD
+  (with weight decay / momentum) act elementwise, so one optimiser over the stacked parameters
+  steps every model exactly as its own optimiser would. When the training sets have equal sizes
+  (LiRA-style half splits) each model sees exactly the batches the sequential strategy would
+  give it; a model with fewer records wraps its shuffled order around to the largest set's
+  length. On CPU, CNNs go ``_CPU_CNN_GROUP`` models per grouped-convolution call.
 
-``auto`` picks ``batched`` for logreg/mlp everywhere, and for cnn on CUDA; ``sequential`` for
-cnn on CPU. Measured (tools/bench, 2026-11): vmapped CNNs were slower than a loop on a 2-core
-CPU (0.8x) but 4.5x (16 models) to 19x (64) faster on an H200. On CPU either kernel can run in
-worker processes (``workers`` > 1, one torch thread each, ``reference_workers``), which is how
-the cores are filled (``resolve_workers``). Models are discarded after their logits are taken,
-and logits leave range by range (``iter_reference_logits``) so callers can stream them.
+``auto`` picks ``batched`` for every family on every device; on CPU the models also train in
+worker processes (``resolve_workers``). Measured on the 2-core dev machine (Xeon with AVX-512,
+2026-12-02, torch 2.13, one thread per process; CPU seconds, because the machine was shared
+with other jobs at load 8-13 and wall times there mean little):
+
+- one training step, 16 Adult MLPs (in-108-64-64-2, batch 128): one model after another 11.8 ms,
+  ``torch.vmap`` over ``functional_call`` 4.3-4.4 ms, stacked ``baddbmm`` 3.5 ms, stacked with
+  fused Adam 2.9 ms;
+- one training step per model, MNIST CNN (conv16-conv32-fc10, batch 64): a single model
+  15.1 ms; grouped convolution over 8 models 17.2 ms in NCHW, 12.0 ms channels-last, 9.0 ms
+  channels-last with pooling before ReLU (4 models 12.5 ms, 16 models 13.3 ms, 32 models
+  16.2 ms: hence groups of 8); vmap over 8 CNNs 20 ms (why it used to be off on CPU);
+- whole runs (tools/bench/reference_training.py, CPU seconds sequential / batched in one
+  process / batched in 2 workers): 16 Adult MLPs x 2 epochs 1.17 / 0.42 / 0.55, 64 MLPs x 2
+  epochs 4.20 / 1.35 / 2.04, 16 MNIST CNNs x 1 epoch 25.9 / 13.4 / 14.1; logits within 2e-4
+  (MLP) and 2e-3 (CNN) of the sequential strategy's.
+
+CUDA: vmapped CNNs were 4.5x (16 models) to 19x (64) faster than a loop on an H200 (2026-11);
+the stacked kernels have not been measured on a GPU yet (no GPU was lent in this session;
+tests/unit/test_batched_training.py checks them behind ``requires_gpu``). Models are discarded
+after their logits are taken, and logits leave range by range (``iter_reference_logits``) so
+callers can stream them.
 """
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Callable, Iterator, Sequence
 from typing import Literal
 
 import numpy as np
 import torch
-from torch.func import functional_call, stack_module_state
+from torch.func import stack_module_state
 from torch.nn import functional as F
 
 from leakrange.common.errors import InvalidArgument
 from leakrange.models.determinism import deterministic_kernels, seeded_model, shuffle_generator
 from leakrange.models.device import pick_device
 from leakrange.models.recipe import TrainRecipe
+from leakrange.models.reference_workers import WorkerUsage
 from leakrange.models.spec import ModelSpec
+from leakrange.models.stacked_nets import stacked_forward, widest_activation
 from leakrange.models.trainer import (
     ProgressFn,
     StopFn,
@@ -52,8 +70,10 @@ Kernel = Literal["batched", "sequential"]
 ChunkLogits = tuple[int, int, np.ndarray]
 """(first model, one past the last model, their logits ``[stop - start, n_eval, C]``)."""
 
-_EVAL_CELLS = 1 << 16
-"""Models x eval rows per vmapped prediction step (bounds activation memory)."""
+_EVAL_VALUES = 1 << 22
+"""Activation values per stacked prediction step (16 MiB of float32: bounds its memory)."""
+_CPU_CNN_GROUP = 8
+"""CNNs per grouped-convolution call on CPU (see the module docstring)."""
 
 
 def resolve_strategy(
@@ -61,25 +81,28 @@ def resolve_strategy(
 ) -> Kernel:
     """The kernel ``auto`` stands for on ``device`` (CPU when not given)."""
     if strategy == "auto":
-        on_cuda = device is not None and device.type == "cuda"
-        return "batched" if spec.kind in ("logreg", "mlp") or on_cuda else "sequential"
+        return "batched"
     if strategy not in ("batched", "sequential"):
         raise InvalidArgument("strategy", "must be auto, batched or sequential")
     return strategy
 
 
-def resolve_workers(device: torch.device, cores: int, n_models: int) -> int:
+def resolve_workers(
+    device: torch.device, cores: int, n_models: int, spec: ModelSpec | None = None
+) -> int:
     """Worker processes (one torch thread each) for ``n_models`` on ``device`` with ``cores``.
 
-    CUDA: one (the GPU batches the models). CPU: one per core, at most one per model, each
-    with one torch thread, for every model family. Measured on the 2-core dev machine
-    (2026-12, 16 Adult MLPs x 3 epochs, warm fork server, wall s, 2 rounds, machine shared with
-    other jobs at load 2-9): batched kernel 1 process x 1 thread 0.85/0.91, 2 workers 1.51/1.61,
-    1 process x 2 threads 6.79/5.63; sequential kernel 1x1 1.56/1.92, 2 workers 2.40/2.44, 1x2
-    47/122. Two intra-op threads collapse as soon as the cores are shared (spinning OpenMP
-    threads), one-thread workers degrade gracefully, so workers are how the cores are used; the
-    loaded machine could not show their gain over one process (no free core), which
-    tools/bench/reference_training.py measures on a quiet machine (``workers_vs_one``).
+    CUDA: one (the GPU batches the models). CPU: one per core, at most one per model, for every
+    family (``spec`` is accepted so a family could be told apart; the measurements below do not
+    call for it). Workers cost more CPU than one process doing all the work (CPU seconds, 2-core
+    machine at load 8-13, see the module docstring: 1.3x for 16 Adult MLPs, 1.5x for 64 -- each
+    worker's stacked matmuls are half as wide and each pays its start -- and 1.06x for 16 MNIST
+    CNNs), so with the cores really free they finish in about 0.53-0.75x the wall time, and on
+    a machine with no free core they lose by that factor (2026-12: 16 MLPs x 3 epochs at load
+    2-9, one process 0.85 s, 2 workers 1.51 s). ``cores`` is what this process is given
+    (affinity and cgroup quota, ``cpu_budget``), i.e. a pod's CPU limit, so workers are the
+    right call there. Two intra-op threads in one process collapsed as soon as the cores were
+    shared (6.8 s for the same run: spinning OpenMP threads), so threads are not used instead.
     """
     if device.type == "cuda" or cores <= 1:
         return 1
@@ -125,6 +148,7 @@ def train_reference_logits(
     workers: int = 1,
     progress: ProgressFn | None = None,
     should_stop: StopFn | None = None,
+    usage: WorkerUsage | None = None,
 ) -> np.ndarray:
     """Logits ``[M, len(eval_x), num_classes]`` (float32) of M models, model m trained on
     ``x[train_masks[m]]`` with ``recipe`` and seed ``seeds[m]`` (all chunks of
@@ -133,7 +157,7 @@ def train_reference_logits(
     parts = [logits for _, _, logits in iter_reference_logits(
         spec, recipe, x, y, train_masks, eval_x, seeds=seeds, strategy=strategy,
         chunk_size=chunk_size, device=device, workers=workers, progress=progress,
-        should_stop=should_stop)]
+        should_stop=should_stop, usage=usage)]
     return np.concatenate(parts)
 
 
@@ -153,6 +177,7 @@ def iter_reference_logits(
     ranges: Sequence[tuple[int, int]] | None = None,
     progress: ProgressFn | None = None,
     should_stop: StopFn | None = None,
+    usage: WorkerUsage | None = None,
 ) -> Iterator[ChunkLogits]:
     """Train the models of each range in ``ranges`` (default: chunks of ``chunk_size``) and
     yield their logits on ``eval_x`` range by range, in order; nothing else is kept.
@@ -160,7 +185,8 @@ def iter_reference_logits(
     The pool's tensors are built once (per worker process with ``workers`` > 1, each worker
     using one torch thread). ``progress(models_done, models_to_train)`` after each model
     (sequential kernel) or range (batched kernel); ``should_stop`` is checked before every
-    optimiser step and raises ``Cancelled``.
+    optimiser step and raises ``Cancelled``. ``usage`` receives the worker processes' CPU
+    seconds and peak RSS (nothing without workers: this process's own usage is the caller's).
     """
     masks = check_inputs(x, train_masks, seeds, chunk_size)
     dev = device or pick_device()
@@ -170,7 +196,7 @@ def iter_reference_logits(
         from leakrange.models.reference_workers import worker_logits
 
         yield from worker_logits(spec, recipe, x, y, masks, eval_x, [int(s) for s in seeds],
-                                 kernel, todo, workers, progress, should_stop)
+                                 kernel, todo, workers, progress, should_stop, usage)
         return
     xt, yt = training_tensors(spec, x, y, dev)
     eval_t = input_tensor(spec, eval_x, dev)
@@ -223,6 +249,14 @@ def models_logits(
     return out
 
 
+def group_models(spec: ModelSpec, device: torch.device) -> int:
+    """Models per stacked kernel call: on CPU at most ``_CPU_CNN_GROUP`` CNNs (larger groups
+    fall out of cache and lose per model), every model of the chunk otherwise."""
+    if device.type == "cpu" and spec.kind == "cnn":
+        return _CPU_CNN_GROUP
+    return 1 << 30
+
+
 def _train_chunk(
     spec: ModelSpec,
     recipe: TrainRecipe,
@@ -234,30 +268,37 @@ def _train_chunk(
     dev: torch.device,
     should_stop: StopFn | None,
 ) -> np.ndarray:
-    """Train ``len(seeds)`` models at once with vmap; return their logits on ``eval_t``."""
+    """Train ``len(seeds)`` models with the stacked kernels, ``group_models`` at a time;
+    return their logits on ``eval_t``."""
+    groups = model_ranges(len(seeds), group_models(spec, dev))
+    return np.concatenate([
+        _train_group(spec, recipe, xt, yt, members[a:b], seeds[a:b], eval_t, dev, should_stop)
+        for a, b in groups
+    ])
+
+
+def _train_group(
+    spec: ModelSpec,
+    recipe: TrainRecipe,
+    xt: torch.Tensor,
+    yt: torch.Tensor,
+    members: list[np.ndarray],
+    seeds: list[int],
+    eval_t: torch.Tensor,
+    dev: torch.device,
+    should_stop: StopFn | None,
+) -> np.ndarray:
+    """One stacked training run of ``len(seeds)`` models (``stacked_nets``)."""
     models = [seeded_model(spec, seed, dev) for seed in seeds]
-    params, buffers = stack_module_state(models)  # type: ignore[arg-type]
-    base = copy.deepcopy(models[0]).to("meta")
+    params, _ = stack_module_state(models)  # type: ignore[arg-type]  # zoo models: no buffers
     del models
-
-    def forward(
-        p: dict[str, torch.Tensor], b: dict[str, torch.Tensor], xb: torch.Tensor
-    ) -> torch.Tensor:
-        return functional_call(base, (p, b), (xb,))
-
-    def loss_of(
-        p: dict[str, torch.Tensor], b: dict[str, torch.Tensor], xb: torch.Tensor, yb: torch.Tensor
-    ) -> torch.Tensor:
-        return F.cross_entropy(forward(p, b, xb), yb, label_smoothing=recipe.label_smoothing)
-
-    batched_loss = torch.vmap(loss_of, randomness="different")
-    optimizer = make_optimizer(recipe, params.values())
+    n_models, n_classes = len(seeds), spec.num_classes
+    optimizer = make_optimizer(recipe, params.values(), fused=True)
     generators = [shuffle_generator(seed) for seed in seeds]
     member_rows = [torch.as_tensor(rows, dtype=torch.int64) for rows in members]
     longest = max(len(rows) for rows in members)
 
     with deterministic_kernels(dev, seeds[0]):
-        base.train()
         for _ in range(recipe.epochs):
             order = torch.stack(
                 [
@@ -268,12 +309,15 @@ def _train_chunk(
             for begin in range(0, longest, recipe.batch_size):
                 check_stop(should_stop)
                 idx = order[:, begin : begin + recipe.batch_size]
-                losses = batched_loss(params, buffers, xt[idx], yt[idx])
+                logits = stacked_forward(spec, params, xt[idx], training=True)
+                # Sum over models of each model's mean loss: each model gets its own gradient.
+                losses = F.cross_entropy(logits.reshape(-1, n_classes), yt[idx].reshape(-1),
+                                         label_smoothing=recipe.label_smoothing,
+                                         reduction="none")
                 optimizer.zero_grad(set_to_none=True)
-                losses.sum().backward()
+                losses.view(n_models, -1).mean(dim=1).sum().backward()
                 optimizer.step()
-        base.eval()
-        return _chunk_logits(forward, params, buffers, eval_t, len(seeds))
+        return _group_logits(spec, params, eval_t, n_models)
 
 
 def _epoch_order(rows: torch.Tensor, generator: torch.Generator, length: int) -> torch.Tensor:
@@ -284,17 +328,16 @@ def _epoch_order(rows: torch.Tensor, generator: torch.Generator, length: int) ->
     return perm[torch.arange(length) % len(perm)]
 
 
-def _chunk_logits(
-    forward: Callable[..., torch.Tensor],
-    params: dict[str, torch.Tensor],
-    buffers: dict[str, torch.Tensor],
-    eval_t: torch.Tensor,
-    n_models: int,
+def _group_logits(
+    spec: ModelSpec, params: dict[str, torch.Tensor], eval_t: torch.Tensor, n_models: int
 ) -> np.ndarray:
-    predict = torch.vmap(forward, in_dims=(0, 0, None))
-    step = max(1, _EVAL_CELLS // n_models)
+    """Every model's logits on ``eval_t`` in one pass over it, at most ``_EVAL_VALUES``
+    activation values at a time."""
+    step = max(1, _EVAL_VALUES // (n_models * widest_activation(spec)))
     parts = []
     with torch.no_grad():
         for begin in range(0, max(eval_t.shape[0], 1), step):
-            parts.append(predict(params, buffers, eval_t[begin : begin + step]).float().cpu())
+            rows = eval_t[begin : begin + step]
+            batch = rows.unsqueeze(0).expand(n_models, *rows.shape)
+            parts.append(stacked_forward(spec, params, batch, training=False).float().cpu())
     return torch.cat(parts, dim=1).numpy()

@@ -16,9 +16,13 @@ import importlib.machinery
 import itertools
 import multiprocessing as mp
 import queue
+import resource
 import sys
 import threading
+import time
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -51,7 +55,32 @@ def _main_not_reimported() -> Iterator[None]:
         finally:
             main.__spec__ = saved
 _POLL_SECONDS = 0.2
+_USAGE_WAIT_SECONDS = 5.0
 Task = tuple[int, list[np.ndarray], list[int]]
+
+
+@dataclass
+class WorkerUsage:
+    """What the worker processes of one run used, each as it reported when told to stop
+    (forkserver workers are not this process's children, so ``RUSAGE_CHILDREN`` misses them)."""
+
+    cpu_s: list[float] = field(default_factory=list)  # user + system CPU seconds per worker
+    peak_rss_mb: list[float] = field(default_factory=list)  # peak RSS per worker
+    # Proportional set size as each worker stopped: its share of pages it shares with the
+    # fork server and the other workers (torch's libraries) counted once, so the sum is fair.
+    pss_mb: list[float] = field(default_factory=list)
+
+    @property
+    def total_cpu_s(self) -> float:
+        return float(sum(self.cpu_s))
+
+    @property
+    def max_peak_rss_mb(self) -> float:
+        return float(max(self.peak_rss_mb, default=0.0))
+
+    @property
+    def total_pss_mb(self) -> float:
+        return float(sum(self.pss_mb))
 
 
 def worker_context() -> Any:
@@ -82,11 +111,13 @@ def worker_logits(
     workers: int,
     progress: ProgressFn | None,
     should_stop: StopFn | None,
+    usage: WorkerUsage | None = None,
 ) -> Iterator[tuple[int, int, np.ndarray]]:
     """Logits of the models in each range, trained by ``workers`` processes, in range order.
 
     Sequential kernel: one task per model. Batched kernel: each range split into ``workers``
-    parts, each part trained as one vmapped chunk.
+    parts, each part trained as one stacked chunk. ``usage``, when given, receives each
+    worker's CPU seconds and peak RSS once the workers stop.
     """
     # Validate here, in the parent, so errors name the field before any process starts.
     training_tensors(spec, x, y, torch.device("cpu"))
@@ -147,6 +178,8 @@ def worker_logits(
         stop_event.set()
         for _ in procs:
             task_q.put(None)
+        if usage is not None:
+            _collect_usage(result_q, procs, usage)
         for proc in procs:
             proc.join(timeout=5)
             if proc.is_alive():
@@ -154,6 +187,44 @@ def worker_logits(
                 proc.join(timeout=5)
         task_q.close()
         result_q.close()
+
+
+def _collect_usage(result_q: Any, procs: list[Any], usage: WorkerUsage) -> None:
+    """Each worker's usage report (sent as it stops); results still in flight are dropped."""
+    deadline = time.monotonic() + _USAGE_WAIT_SECONDS
+    reports = 0
+    while reports < len(procs) and time.monotonic() < deadline:
+        try:
+            _tid, status, payload = result_q.get(timeout=_POLL_SECONDS)
+        except queue.Empty:
+            if not any(p.is_alive() for p in procs):
+                return
+            continue
+        if status == "usage":
+            usage.cpu_s.append(float(payload[0]))
+            usage.peak_rss_mb.append(float(payload[1]))
+            usage.pss_mb.append(float(payload[2]))
+            reports += 1
+
+
+def _usage_report() -> tuple[float, float, float]:
+    """This process's user + system CPU seconds, peak RSS and current PSS in MiB: ``VmHWM`` of
+    its own address space where /proc exists (``ru_maxrss`` carries the fork server's peak
+    over) and ``Pss`` of ``smaps_rollup`` (0 where there is none)."""
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    peak_kib = _proc_kib("status", "VmHWM:", float(own.ru_maxrss))
+    return own.ru_utime + own.ru_stime, peak_kib / 1024, _proc_kib("smaps_rollup", "Pss:", 0) / 1024
+
+
+def _proc_kib(name: str, key: str, default: float) -> float:
+    path = Path("/proc/self") / name
+    try:
+        for line in path.read_text().splitlines():
+            if line.startswith(key):
+                return float(line.split()[1])
+    except OSError:
+        pass
+    return default
 
 
 def _next_result(
@@ -195,6 +266,7 @@ def _worker_main(
     while True:
         task = task_q.get()
         if task is None:
+            result_q.put((-1, "usage", _usage_report()))
             return
         tid, members, seeds = task
         try:

@@ -113,12 +113,19 @@ def fit(
     return Fitted(model.eval(), epochs_run)
 
 
-def make_optimizer(recipe: TrainRecipe, params: Iterable[torch.Tensor]) -> torch.optim.Optimizer:
-    """The recipe's optimiser. Both act elementwise, so stacked parameters train independently."""
+def make_optimizer(
+    recipe: TrainRecipe, params: Iterable[torch.Tensor], *, fused: bool | None = None
+) -> torch.optim.Optimizer:
+    """The recipe's optimiser. Both act elementwise, so stacked parameters train independently.
+
+    ``fused``: torch's one-kernel implementation (same update, float rounding aside), which
+    the stacked reference-model kernels use; ``None`` keeps torch's default."""
     if recipe.optimizer == "adam":
-        return torch.optim.Adam(params, lr=recipe.lr, weight_decay=recipe.weight_decay)
+        return torch.optim.Adam(params, lr=recipe.lr, weight_decay=recipe.weight_decay,
+                                fused=fused)
     return torch.optim.SGD(
-        params, lr=recipe.lr, momentum=recipe.momentum, weight_decay=recipe.weight_decay
+        params, lr=recipe.lr, momentum=recipe.momentum, weight_decay=recipe.weight_decay,
+        fused=fused,
     )
 
 

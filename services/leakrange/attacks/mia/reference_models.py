@@ -19,11 +19,11 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 from safetensors.numpy import load as st_load
-from safetensors.numpy import save as st_save
 
-from leakrange.artifacts import MEDIA_TENSORS, ArtifactStore
+from leakrange.artifacts import ArtifactStore
 from leakrange.attacks.context import RunContext
-from leakrange.common.errors import FailedPrecondition, IntegrityError, NotFound
+from leakrange.attacks.mia.reference_task import store_shard, stored_shard, write_task
+from leakrange.common.errors import FailedPrecondition
 from leakrange.models import ModelSpec, TrainRecipe, pick_device, spec_from_name_or_json
 from leakrange.models.batched_trainer import (
     iter_reference_logits,
@@ -31,10 +31,13 @@ from leakrange.models.batched_trainer import (
     resolve_strategy,
     resolve_workers,
 )
+from leakrange.models.reference_workers import WorkerUsage
 
 CACHE_VERSION = "2"
 SHARD_MODELS = 64
 """Reference models per stored logits shard (and per batched training chunk)."""
+_MASK_BLOCK = 1024
+"""Records per block when drawing the balanced masks (bounds the draw's memory)."""
 
 
 @dataclass(frozen=True)
@@ -96,8 +99,14 @@ def balanced_masks(
         mask[0, rng.permutation(n_records)[: max(1, round(n_records * in_fraction))]] = True
         return mask
     per_record = min(n_models - 1, max(1, round(n_models * in_fraction)))
-    order = rng.random((n_models, n_records)).argsort(axis=0)
-    return order < per_record
+    masks = np.empty((n_models, n_records), dtype=bool)
+    # A block of records at a time: one [models, records] float64 draw and its int64 argsort
+    # took 330 MB at 1,024 models x 20,000 records; a block keeps this flat in the records.
+    for start in range(0, n_records, _MASK_BLOCK):
+        stop = min(start + _MASK_BLOCK, n_records)
+        order = rng.random((n_models, stop - start)).argsort(axis=0)
+        masks[:, start:stop] = order < per_record
+    return masks
 
 
 def reference_seeds(seed: int, n_models: int) -> list[int]:
@@ -191,7 +200,9 @@ def train_references(
     ``train_size``: records per reference model (offline; default: half the pool). ``online``:
     every pool record is IN for half of the models (see ``plan_pool``). Each finished shard is
     stored at once under a content-hash name, so a rerun after a crash trains only the shards
-    that are missing. On CPU the models train in ``ctx.cores`` worker processes.
+    that are missing. With ``ctx.reference_fanout`` the missing shards are written as a task
+    (``reference_task``) and trained elsewhere (Kubernetes Indexed Jobs); shards that do not
+    come back are trained here. On CPU the models train in ``ctx.cores`` worker processes.
     """
     plan = plan_pool(n_models, len(pool_x), seed, online=online, train_size=train_size)
     masks = plan.masks
@@ -203,45 +214,54 @@ def train_references(
                     n_models, seed, tag, SHARD_MODELS)
     prefix = f"cache/mia/references/{key}"
     ranges = model_ranges(n_models, SHARD_MODELS)
-    found = {r: sha for r in ranges if (sha := _stored_shard(ctx, prefix, r)) is not None}
+    found = {r: sha for r in ranges if (sha := stored_shard(ctx.store, prefix, r)) is not None}
     todo = [r for r in ranges if r not in found]
+    seeds = reference_seeds(seed, n_models)
+    eval_x = np.concatenate([pool_x, extra_x]) if len(extra_x) else pool_x
+    remote = 0
+    if todo and ctx.reference_fanout is not None:
+        task = write_task(ctx.store, prefix=prefix, spec=spec, recipe=recipe, pool_x=pool_x,
+                          pool_y=pool_y, eval_x=eval_x, masks=masks, seeds=seeds, ranges=todo)
+        ctx.progress("reference_training", n_models - sum(b - a for a, b in todo), n_models,
+                     f"{len(todo)} reference shards fanned out")
+        ctx.reference_fanout.train_shards(task, len(todo))
+        for r in todo:
+            if (sha := stored_shard(ctx.store, prefix, r)) is not None:
+                found[r] = sha
+                remote += 1
+        todo = [r for r in todo if r not in found]
+        if todo:
+            ctx.log(f"warning: {len(todo)} reference shards did not come back from the fan-out;"
+                    " training them here")
     dev = pick_device()
     kernel = resolve_strategy(spec, strategy, dev)  # type: ignore[arg-type]
-    workers = resolve_workers(dev, ctx.cores, n_models)
+    workers = resolve_workers(dev, ctx.cores, n_models, spec)
     facts = {**plan.facts, "threads": float(workers if workers > 1 else torch.get_num_threads()),
              "reference_workers": float(workers),
              "reference_kernel_batched": float(kernel == "batched")}
+    if ctx.reference_fanout is not None:
+        facts["reference_shards_remote"] = float(remote)
+        facts["reference_shards_local"] = float(len(todo))
     if todo:
-        eval_x = np.concatenate([pool_x, extra_x]) if len(extra_x) else pool_x
         ctx.progress("reference_training", 0, n_models, "training reference models")
         already = n_models - sum(b - a for a, b in todo)
+        usage = WorkerUsage()
         for start, stop, logits in iter_reference_logits(
-            spec, recipe, pool_x, pool_y, masks, eval_x, seeds=reference_seeds(seed, n_models),
+            spec, recipe, pool_x, pool_y, masks, eval_x, seeds=seeds,
             strategy=kernel, device=dev, workers=workers, ranges=todo,
             progress=lambda done, _total: ctx.progress(
                 "reference_training", already + done, n_models, "reference models trained"),
-            should_stop=ctx.cancelled,
+            should_stop=ctx.cancelled, usage=usage,
         ):
-            blob = st_save({"pool": np.ascontiguousarray(logits[:, : len(pool_x)]),
-                            "extra": np.ascontiguousarray(logits[:, len(pool_x):])})
-            ref = ctx.store.put_bytes(blob, MEDIA_TENSORS)
-            ctx.store.put_manifest(_shard_name(prefix, (start, stop)),
-                                   {"sha256": ref.sha256, "start": start, "stop": stop})
-            found[(start, stop)] = ref.sha256
+            found[(start, stop)] = store_shard(ctx.store, prefix, (start, stop), logits,
+                                               len(pool_x))
+        if usage.cpu_s:  # worker processes ran: their cost, which this process's RSS omits
+            facts["reference_worker_cpu_s"] = round(usage.total_cpu_s, 2)
+            facts["reference_worker_peak_rss_mb"] = round(usage.max_peak_rss_mb, 1)
+            facts["reference_workers_pss_mb"] = round(usage.total_pss_mb, 1)
     else:
         ctx.progress("reference_training", n_models, n_models, "reference outputs from cache")
     shard_refs = tuple((a, b, found[(a, b)]) for a, b in ranges)
-    return ReferencePool(ctx.store, shard_refs, len(pool_x), masks, cache_hit=not todo,
+    return ReferencePool(ctx.store, shard_refs, len(pool_x), masks,
+                         cache_hit=not todo and not remote,
                          facts=facts)
-
-
-def _shard_name(prefix: str, bounds: tuple[int, int]) -> str:
-    return f"{prefix}/shard-{bounds[0]:05d}-{bounds[1]:05d}"
-
-
-def _stored_shard(ctx: RunContext, prefix: str, bounds: tuple[int, int]) -> str | None:
-    try:
-        sha = str(ctx.store.get_manifest(_shard_name(prefix, bounds))["sha256"])
-    except (NotFound, IntegrityError, KeyError):
-        return None
-    return sha if ctx.store.exists(sha) else None

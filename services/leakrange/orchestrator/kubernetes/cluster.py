@@ -63,6 +63,11 @@ class ExerciseCluster:
         self._core = client.CoreV1Api(api_client)
         self.namespace = namespace
 
+    @property
+    def api_client(self) -> client.ApiClient:
+        """The API client these calls use (for other namespaced objects, e.g. Jobs)."""
+        return self._client
+
     def _json(self, obj: Any) -> dict[str, Any]:
         data = self._client.sanitize_for_serialization(obj)
         return data if isinstance(data, dict) else {}

@@ -26,7 +26,7 @@ import tempfile
 import threading
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, cast
 
 from leakrange.common.errors import InvalidArgument, RangeError, Unavailable
 from leakrange.orchestrator.backend import Deployment, RangeBackend, TargetDeploySpec
@@ -45,6 +45,7 @@ from leakrange.orchestrator.kubernetes.pod_watch import (
     is_terminating,
     pod_death,
 )
+from leakrange.orchestrator.kubernetes.reference_jobs import ReferenceJobs, TemplateRenderer
 from leakrange.orchestrator.kubernetes.values import PodPlacement, render_values
 
 if TYPE_CHECKING:
@@ -98,6 +99,7 @@ class KubernetesBackend(RangeBackend):
         self._default_adversary_pod = default_adversary_pod
         self._target_pod = target_pod
         self._deployed: set[str] = set()
+        self._values: dict[str, dict[str, object]] = {}  # exercise id -> its release values
         self._lock = threading.Lock()
 
     @property
@@ -146,6 +148,7 @@ class KubernetesBackend(RangeBackend):
             if exercise_id in self._deployed:
                 raise InvalidArgument("exercise", "already deployed")
             self._deployed.add(exercise_id)
+            self._values[exercise_id] = values
         try:
             self._cluster.put_exercise_tokens(secret, exercise_id, client_tokens, service_token)
             components = [*(["target"] if target is not None else []), *families]
@@ -183,6 +186,24 @@ class KubernetesBackend(RangeBackend):
                                                          "reason": outcome.failure})
             raise Unavailable(outcome.failure)
 
+    # ------------------------------------------------------- reference training
+
+    def reference_jobs(self, exercise_id: str, renderer: TemplateRenderer | None = None,
+                       **options: Any) -> ReferenceJobs:
+        """Reference-training Indexed Jobs for a deployed exercise, rendered from its own
+        release values (``reference_jobs``); ``renderer`` defaults to this backend's helm."""
+        with self._lock:
+            values = self._values.get(exercise_id)
+        if values is None:
+            raise InvalidArgument("exercise", "is not deployed by this backend")
+        helm = renderer if renderer is not None else self._helm
+        if not hasattr(helm, "template"):
+            raise Unavailable("this backend's helm client cannot render templates")
+        files: list[Path | dict[str, object]] = [*([self._defaults] if self._defaults else []),
+                                                 values]
+        return ReferenceJobs(self._cluster.api_client, cast(TemplateRenderer, helm), self._chart,
+                             self.namespace, release_name(exercise_id), files, **options)
+
     # ------------------------------------------------------------------ watch
 
     def check(self, deployment: Deployment) -> str | None:
@@ -210,6 +231,7 @@ class KubernetesBackend(RangeBackend):
         ``cleanup_orphans`` retries them), never raised."""
         with self._lock:
             self._deployed.discard(exercise_id)
+            self._values.pop(exercise_id, None)
         try:
             release = release_name(exercise_id)
         except InvalidArgument:
