@@ -62,13 +62,13 @@ def resolve_token(secret: str | None) -> str | None:
             raise FailedPrecondition(f"target.endpoint.credentials_secret: the file named by "
                                      f"{name}_FILE is empty")
         return token
-    token = os.environ.get(name)
-    if not token:
+    value = os.environ.get(name)
+    if not value:
         raise FailedPrecondition(
             f"target.endpoint.credentials_secret: secret '{secret}' was not given to the range "
             f"(on Kubernetes, list it in the control-plane value endpoints.credentialsSecrets; "
             f"elsewhere set {name} or {name}_FILE)")
-    return token
+    return value
 
 
 def credentials_key(secret: str) -> str:
