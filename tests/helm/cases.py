@@ -13,6 +13,8 @@ CONTROL_CASES: dict[str, list[Path]] = {
     "servicemonitor": [CONTROL_BASE, VALUES_DIR / "control-servicemonitor.yaml"],
     "no-networkpolicy": [CONTROL_BASE, VALUES_DIR / "control-no-networkpolicy.yaml"],
     "tls": [CONTROL_BASE, VALUES_DIR / "control-tls.yaml"],
+    "endpoints": [CONTROL_BASE, VALUES_DIR / "control-endpoints.yaml"],
+    "endpoints-cidrs": [CONTROL_BASE, VALUES_DIR / "control-endpoints-cidrs.yaml"],
 }
 EXERCISE_CASES: dict[str, list[Path]] = {
     "minimal": [EXERCISE_BASE],

@@ -46,6 +46,7 @@ def test_the_target_may_reach_the_inference_server_only(
 def test_the_orchestrator_passes_the_secret_name_not_a_token() -> None:
     spec = TargetDeploySpec("sha256:" + "1" * 64, Access(), credentials_secret="clinic-endpoint")
     values = target_values(spec, "ex-tokens")
-    assert values["endpoint"] == {"credentialsSecret": "clinic-endpoint"}
+    assert values["endpoint"] == {"credentialsSecret": "clinic-endpoint",
+                                  "credentialsKey": "token"}
     assert "endpoint" not in target_values(TargetDeploySpec("sha256:" + "1" * 64, Access()),
                                            "ex-tokens")

@@ -237,6 +237,38 @@ app.kubernetes.io/component: minio
       port: 53
 {{- end -}}
 
+{{/* LEAKRANGE_SECRET_<NAME>: the variable prefix of an endpoint credentials Secret (the code's
+     secret_env_name). Call with the Secret name. */}}
+{{- define "leakrange.endpointSecretEnv" -}}
+{{- printf "LEAKRANGE_SECRET_%s" (regexReplaceAll "[^A-Z0-9]" (upper .) "_") -}}
+{{- end -}}
+
+{{/* Egress to the inference servers of target.endpoint exercises (endpoints.egress). */}}
+{{- define "leakrange.endpointEgressRule" -}}
+{{- with .Values.endpoints.egress -}}
+{{- if gt (int .port) 0 -}}
+- to:
+    {{- if .podLabels }}
+    - podSelector:
+        matchLabels:
+          {{- toYaml .podLabels | nindent 10 }}
+      {{- with .namespace }}
+      namespaceSelector:
+        matchLabels:
+          kubernetes.io/metadata.name: {{ . }}
+      {{- end }}
+    {{- end }}
+    {{- range .cidrs }}
+    - ipBlock:
+        cidr: {{ . }}
+    {{- end }}
+  ports:
+    - protocol: TCP
+      port: {{ .port }}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+
 {{/* Container securityContext shared by every container of the chart. */}}
 {{- define "leakrange.containerSecurityContext" -}}
 runAsNonRoot: true
@@ -317,6 +349,26 @@ seccompProfile:
 {{- end -}}
 {{- if eq (int .Values.tls.healthPort) (int .Values.orchestrator.port) -}}
 {{- $errors = append $errors "tls.healthPort must differ from orchestrator.port" -}}
+{{- end -}}
+{{- end -}}
+{{- $endpointVars := dict -}}
+{{- $rangeSecrets := list (include "leakrange.store.secretName" .) (include "leakrange.adversaryStore.secretName" .) (include "leakrange.auth.secretName" .) (include "leakrange.exerciseTokens.secretName" .) -}}
+{{- range $i, $s := .Values.endpoints.credentialsSecrets -}}
+{{- $var := include "leakrange.endpointSecretEnv" $s.name -}}
+{{- if hasKey $endpointVars $var -}}
+{{- $errors = append $errors (printf "endpoints.credentialsSecrets[%d].name: %s is listed twice (or maps to the same %s)" $i $s.name $var) -}}
+{{- end -}}
+{{- $_ := set $endpointVars $var true -}}
+{{- if has $s.name $rangeSecrets -}}
+{{- $errors = append $errors (printf "endpoints.credentialsSecrets[%d].name: %s is one of the range's own Secrets" $i $s.name) -}}
+{{- end -}}
+{{- end -}}
+{{- with .Values.endpoints.egress -}}
+{{- if and (gt (int .port) 0) (not .podLabels) (not .cidrs) -}}
+{{- $errors = append $errors "endpoints.egress.port needs endpoints.egress.podLabels or endpoints.egress.cidrs" -}}
+{{- end -}}
+{{- if and (eq (int .port) 0) (or .podLabels .cidrs) -}}
+{{- $errors = append $errors "endpoints.egress.port is required with endpoints.egress.podLabels or cidrs" -}}
 {{- end -}}
 {{- end -}}
 {{- if $errors -}}

@@ -17,6 +17,7 @@ from __future__ import annotations
 import os
 import re
 import threading
+from pathlib import Path
 from typing import Literal
 
 import numpy as np
@@ -45,13 +46,35 @@ def secret_env_name(secret: str) -> str:
 
 
 def resolve_token(secret: str | None) -> str | None:
+    """The bearer token of ``secret``: the file named by ``<VAR>_FILE`` (a mounted Secret key,
+    as the control-plane chart provides it) or else the variable ``<VAR>`` itself."""
     if secret is None:
         return None
-    token = os.environ.get(secret_env_name(secret))
-    if not token:
-        raise FailedPrecondition(f"target.endpoint.credentials_secret: {secret_env_name(secret)} "
-                                 "is not set in the environment of the range")
-    return token
+    name = secret_env_name(secret)
+    path = os.environ.get(name + "_FILE")
+    if path:
+        try:
+            token = Path(path).read_text(encoding="utf-8").strip()
+        except (OSError, UnicodeDecodeError):
+            raise FailedPrecondition(f"target.endpoint.credentials_secret: {name}_FILE names a "
+                                     "file the range cannot read") from None
+        if not token:
+            raise FailedPrecondition(f"target.endpoint.credentials_secret: the file named by "
+                                     f"{name}_FILE is empty")
+        return token
+    value = os.environ.get(name)
+    if not value:
+        raise FailedPrecondition(
+            f"target.endpoint.credentials_secret: secret '{secret}' was not given to the range "
+            f"(on Kubernetes, list it in the control-plane value endpoints.credentialsSecrets; "
+            f"elsewhere set {name} or {name}_FILE)")
+    return value
+
+
+def credentials_key(secret: str) -> str:
+    """Key of the token inside the Kubernetes Secret ``secret`` (``<VAR>_KEY``, set by the
+    control-plane chart from endpoints.credentialsSecrets; default ``token``)."""
+    return os.environ.get(secret_env_name(secret) + "_KEY") or "token"
 
 
 class EndpointRecord(BaseModel):

@@ -17,6 +17,7 @@ from leakrange.common.errors import InvalidArgument
 from leakrange.common.query_budget import budget_is_limited
 from leakrange.orchestrator.backend import TargetDeploySpec
 from leakrange.orchestrator.kubernetes.names import check_exercise_id, tokens_secret_ref
+from leakrange.target.endpoint_host import credentials_key
 
 FAMILIES = ("mia", "inversion", "federated", "synthetic")
 
@@ -73,7 +74,8 @@ def target_values(target: TargetDeploySpec | None, tokens_secret_name: str) -> d
         "queryBudget": access.query_budget if budget_is_limited(access.query_budget) else None,
         "whiteBox": access.white_box,
         "tokensSecret": {"name": tokens_secret_name},
-        **({"endpoint": {"credentialsSecret": target.credentials_secret}}
+        **({"endpoint": {"credentialsSecret": target.credentials_secret,
+                         "credentialsKey": credentials_key(target.credentials_secret)}}
            if target.credentials_secret else {}),
     }
 
