@@ -39,7 +39,7 @@ from leakrange.orchestrator.target_kinds.federated_prepare import split
 
 FEDERATED = {"framework": "flower", "dataset": "digits", "clients": 2, "records_per_client": 1,
              "batch_size": 1, "local_epochs": 1, "rounds": 1, "lr": 0.1, "model": "mlp-small",
-             "adversary": {"role": "honest_server"}}
+             "eval_every": 1, "adversary": {"role": "honest_server"}}
 
 
 @pytest.fixture(scope="module")
@@ -75,6 +75,18 @@ def test_a_curious_server_rebuilds_fedsgd_records_on_a_real_federation(server_ex
     assert f["median_psnr"]["value"] > 30.0
     assert f["setting"]["fedsgd"] and f["setting"]["clients"] == 2
     assert "FedSGD" in server_exercise["report"]["overall"]["summary"]
+
+
+def test_the_range_evaluates_the_global_model_on_the_holdout(server_exercise) -> None:
+    """``eval_every: 1``: the ServerApp's evaluate_fn scored the round's global model on the
+    200 holdout records, and the report says so (and names the FL role, not a model API)."""
+    report = server_exercise["report"]
+    target = report["target"]
+    (evaluation,) = target["federation"]["evaluation"]
+    assert evaluation["round"] == 1 and evaluation["records"] == 200
+    assert 0.0 <= evaluation["accuracy"] <= 1.0 and evaluation["loss"] > 0
+    assert target["test_accuracy"] == evaluation["accuracy"] and target["test_size"] == 200
+    assert "federation's server" in report["threat_model"]["description"]
 
 
 def test_the_adversary_store_never_holds_a_partition(server_exercise) -> None:

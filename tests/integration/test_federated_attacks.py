@@ -162,6 +162,41 @@ def test_report_section_shows_each_record_beside_its_original_with_the_fl_settin
     assert "2 clients, batch 1, 1 local step (FedSGD)" in html
     assert html.count("data:image/png") >= 1
     assert "Gradient inversion" in html  # glossary entry
+    # A server queries no model API and holds no records: the report says what it saw.
+    assert "API" not in report.overall.summary and "through its API" not in html
+    assert "The attacker is the federation's server" in report.threat_model.description
+    assert "None: a server holds no records to score" in html
+    assert "0 training records (members)" not in html
+
+
+def test_client_mia_report_names_the_fl_role_not_an_api(federated_attack_stub, curious_client
+                                                        ) -> None:
+    from datetime import UTC, datetime
+
+    from leakrange.common.threat_model import ThreatModel
+    from leakrange.report import build_report
+    from leakrange.report.html import render_html
+    from leakrange.scoring import AttackOutcome
+
+    out = run_federated(federated_attack_stub, curious_client, "client_trajectory")
+    is_member = out.view.truth_for(MEMBERSHIP).is_member
+    outcome = AttackOutcome(family="federated", attack="client_trajectory", scores=out.scores,
+                            is_member=is_member)
+    now = datetime.now(UTC)
+    report = build_report(exercise_id="ex", name="fl", created=now, finished=now,
+                          threat_model=ThreatModel(),
+                          target=curious_client.report_info(out.view), outcomes=[outcome],
+                          n_bootstrap=20, seed=0)
+    summary = report.overall.summary
+    assert summary.startswith("An attacker taking part as client 0 of the 2")
+    assert "API" not in summary
+    assert "The attacker is client 0" in report.threat_model.description
+    html = " ".join(render_html(report).split())
+    assert "through its API" not in html
+    n = int(is_member.sum())
+    assert (f"{n:,} records of the other clients (members) and {len(is_member) - n:,} records "
+            "no client holds (non-members)") in html
+    assert "client 0: its own records and the global models its node received" in html
 
 
 def test_tabular_rows_are_scored_per_feature(federated_attack_stub, range_store) -> None:

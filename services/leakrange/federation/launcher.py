@@ -3,10 +3,12 @@
 One ``flower-superlink`` and one ``flower-supernode`` per client, each its own process (own
 session) with its own ports, started from the federated environment; then ``flwr run`` submits
 the range's app (``server_app.py`` / ``client_app.py``) through the SuperLink's Control API and
-streams its logs until the run ends. Partition files are written 0600 in the run folder, one
-per client, and each SuperNode is told only its own. If any process dies before the run ends
-(a killed SuperNode mid-round), every process is stopped and the run fails with that reason;
-the rounds that finished stay on disk (``observation_files.finished_rounds``).
+streams its logs until the run ends. Each tool runs under ``reaper.py``, so it (and the
+ClientApp/ServerApp processes it spawns) dies with the range even when the range is SIGKILLed.
+Partition files are written 0600 in the run folder, one per client, and each SuperNode is
+told only its own. If any process dies before the run ends (a killed SuperNode mid-round),
+every process is stopped and the run fails with that reason; the rounds that finished stay on disk
+(``observation_files.finished_rounds``).
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from typing import IO
 import numpy as np
 
 from leakrange.common.errors import Cancelled, FailedPrecondition
+from leakrange.common.parent_watch import PARENT_PID_ENV
 from leakrange.federation.flower_env import FlowerEnv
 from leakrange.federation.observation_files import finished_rounds, write_arrays
 from leakrange.federation.settings import FederationSettings
@@ -172,7 +175,13 @@ class Federation:
         env["FLWR_HOME"] = str(self._work / "flwr-home")
         env["PYTHONUNBUFFERED"] = "1"
         env["OMP_NUM_THREADS"] = "1"
+        env[PARENT_PID_ENV] = str(os.getpid())  # read by the reaper each tool runs under
         return env
+
+    def _reaped(self, argv: Sequence[str]) -> list[str]:
+        """``argv`` under ``federation/reaper.py``: the tool and what it spawns die with the
+        range, even when the range is SIGKILLed."""
+        return [self._flower.tool("python"), "-m", "leakrange.federation.reaper", "--", *argv]
 
     def _prepare_files(self, control_port: int) -> Path:
         work = self._work
@@ -204,30 +213,30 @@ class Federation:
         env = self._env()
         logs = self._work / "logs"
         try:
-            self._procs.append(_Proc("superlink", [
+            self._procs.append(_Proc("superlink", self._reaped([
                 self._flower.tool("flower-superlink"), "--insecure", "--isolation", "subprocess",
                 "--disable-runtime-dependency-installation",
                 "--host", "127.0.0.1", "--port", str(link),
-            ], logs / "superlink.log", env))
+            ]), logs / "superlink.log", env))
             wait_listening(link, self._procs[0], START_TIMEOUT)
             for k in range(n):
                 config = (f"partition-id={k} partition-file="
                           f"'{self._work / 'partitions' / f'client-{k}.safetensors'}'")
                 if k == self._observer:
                     config += f" observe-dir='{self.observe_dir}'"
-                node = _Proc(f"supernode {k}", [
+                node = _Proc(f"supernode {k}", self._reaped([
                     self._flower.tool("flower-supernode"), "--insecure",
                     "--superlink", f"127.0.0.1:{link}", "--isolation", "subprocess",
                     "--host", "127.0.0.1", "--port", str(node_ports[k]),
                     "--node-config", config,
-                ], logs / f"supernode-{k}.log", env)
+                ]), logs / f"supernode-{k}.log", env)
                 self._procs.append(node)
                 self.supernodes.append(node)
             boot = time.monotonic()
-            runner = _Proc("flwr run", [
+            runner = _Proc("flwr run", self._reaped([
                 self._flower.tool("flwr"), "run", str(app), "range", "--stream",
                 "--run-config", f"settings-file='{self._work / 'settings.json'}'",
-            ], logs / "flwr-run.log", env)
+            ]), logs / "flwr-run.log", env)
             self._procs.append(runner)
             self._wait(runner, should_stop, progress, timeout)
         finally:

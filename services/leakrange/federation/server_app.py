@@ -7,14 +7,16 @@ honest server runs it, recording what the threat model lets the adversary see.
   exactly these);
 - when the adversary is a malicious server (``crafted_file``), the global model it sends in
   ``crafted_round`` is replaced by the crafted one (``imprint.py``) before it goes out;
-- always a ``done.json`` per finished round (the range's own progress record).
+- always a ``done.json`` per finished round (the range's own progress record);
+- every ``eval_every`` rounds, the global model's accuracy on the range's holdout (records no
+  client holds), as ``eval.json`` (``evaluation.py``: Flower's central ``evaluate_fn``).
 The run's settings come from a JSON file the range writes (``settings-file`` in the run config).
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 import torch
@@ -22,6 +24,7 @@ from flwr.app import ArrayRecord, ConfigRecord, Context, Message, MetricRecord
 from flwr.serverapp import Grid, ServerApp
 from flwr.serverapp.strategy import FedAvg
 
+from leakrange.federation.evaluation import due, evaluate_state, write_evaluation
 from leakrange.federation.observation_files import (
     DONE,
     GLOBAL,
@@ -77,6 +80,26 @@ class RecordingFedAvg(FedAvg):
         return result
 
 
+def holdout_evaluator(settings: FederationSettings
+                      ) -> Callable[[int, ArrayRecord], MetricRecord | None] | None:
+    """Flower's ``evaluate_fn``: the global model on the holdout, every ``eval_every`` rounds."""
+    if settings.eval_every <= 0 or not settings.holdout_file:
+        return None
+    holdout = read_arrays(Path(settings.holdout_file))
+    out = Path(settings.out_dir)
+
+    def evaluate(server_round: int, arrays: ArrayRecord) -> MetricRecord | None:
+        if not due(server_round, settings.eval_every):
+            return None
+        metrics = evaluate_state(settings.model(), arrays.to_torch_state_dict(),
+                                 holdout["x"], holdout["y"])
+        write_evaluation(out, server_round, metrics)
+        return MetricRecord({"holdout-accuracy": metrics["accuracy"],
+                             "holdout-loss": metrics["loss"]})
+
+    return evaluate
+
+
 @app.main()
 def main(grid: Grid, context: Context) -> None:
     from leakrange.models.zoo import build_model
@@ -93,7 +116,8 @@ def main(grid: Grid, context: Context) -> None:
         "model-spec": json.dumps(settings.model_spec),
     })
     result = strategy.start(grid=grid, initial_arrays=initial, num_rounds=settings.rounds,
-                            timeout=settings.round_timeout, train_config=train_config)
+                            timeout=settings.round_timeout, train_config=train_config,
+                            evaluate_fn=holdout_evaluator(settings))
     final = result.arrays.to_torch_state_dict()
     write_arrays(Path(settings.out_dir) / "final.safetensors",
                  {k: v.numpy() for k, v in final.items()})

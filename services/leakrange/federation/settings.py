@@ -24,6 +24,9 @@ class FederationSettings(BaseModel):
     crafted_round: int = 0
     crafted_file: str = ""
     round_timeout: float = Field(default=600.0, gt=0)
+    # Evaluate the global model on the range's holdout every N rounds (0: never).
+    eval_every: int = Field(default=0, ge=0)
+    holdout_file: str = ""
 
     def model(self) -> ModelSpec:
         return ModelSpec.model_validate(self.model_spec)

@@ -8,6 +8,7 @@ from datetime import datetime
 from leakrange.common.errors import InvalidArgument
 from leakrange.common.threat_model import ThreatModel
 from leakrange.metrics.risk import RISK_ORDER
+from leakrange.report.federated_text import federated_description, federated_phrase
 from leakrange.report.schema import (
     AttackReport,
     ExerciseInfo,
@@ -60,7 +61,9 @@ def build_report(
         raise InvalidArgument("variants", "must hold exactly the outcomes, in order")
     attacks = [_attack_report(o, n_bootstrap, seed) for o in outcomes]
     sweep = build_sweep(variants, attacks) if variants else None
-    overall = _overall(attacks, target, attacker_phrase(threat_model))
+    fl = target.federation
+    phrase = federated_phrase(fl) if fl is not None else attacker_phrase(threat_model)
+    overall = _overall(attacks, target, phrase)
     if sweep is not None and overall.risk_level != "unknown":
         overall = overall.model_copy(update={"summary": (
             f"Across the {len(variants or ())} training variants, the most exposed one: "
@@ -73,12 +76,19 @@ def build_report(
             finished=finished,
             duration_s=(finished - created).total_seconds(),
         ),
-        threat_model=ThreatModelSection.from_threat_model(threat_model),
+        threat_model=_threat_model_section(threat_model, target),
         target=target,
         attacks=attacks,
         overall=overall,
         sweep=sweep,
     )
+
+
+def _threat_model_section(tm: ThreatModel, target: TargetInfo) -> ThreatModelSection:
+    section = ThreatModelSection.from_threat_model(tm)
+    if target.federation is None:
+        return section
+    return section.model_copy(update={"description": federated_description(target.federation)})
 
 
 def _attack_report(o: AttackOutcome, n_bootstrap: int, seed: int) -> AttackReport:

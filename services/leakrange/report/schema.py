@@ -79,6 +79,9 @@ class TargetInfo(_Frozen):
     defences: dict[str, Any] = Field(
         default_factory=dict, description="training defences in use (weight decay, label "
         "smoothing, early stopping, DP-SGD with the accountant's epsilon)")
+    federation: dict[str, Any] | None = Field(
+        default=None, description="federated targets: the FL setting and the adversary's "
+        "role (role, clients, partition, rounds, local steps, observed rounds ...)")
 
 
 class Overall(_Frozen):

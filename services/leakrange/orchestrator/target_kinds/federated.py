@@ -14,6 +14,7 @@ target:
     batch_size: 1
     lr: 0.1
     model: mlp-small
+    eval_every: 1                # global model's accuracy on the holdout every N rounds
     adversary: {role: honest_server}   # honest_server | malicious_server | client
 ```
 
@@ -82,6 +83,8 @@ class FederatedSpec(BaseModel):
                          description="records no client holds (non-members, public data)")
     split_seed: int = Field(default=0, ge=0, lt=2**63)
     seed: int = Field(default=0, ge=0, lt=2**31, description="model init and batch order")
+    eval_every: int = Field(default=0, ge=0, le=50, description="evaluate the global model on "
+                            "the holdout every N rounds, range-side (0: never)")
     adversary: FederatedAdversary = FederatedAdversary()
 
     @field_validator("partition")
@@ -109,6 +112,8 @@ class FederatedSpec(BaseModel):
             raise ValueError("adversary.rounds must be between 1 and rounds")
         if a.role == "malicious_server" and a.crafted_round > self.rounds:
             raise ValueError("adversary.crafted_round must be at most rounds")
+        if self.eval_every > self.rounds:
+            raise ValueError("eval_every must be at most rounds")
         return self
 
     @property
@@ -117,7 +122,9 @@ class FederatedSpec(BaseModel):
 
 
 def cache_key(spec: FederatedSpec) -> str:
-    return hashlib.sha256(spec.model_dump_json().encode()).hexdigest()[:32]
+    # Without evaluation the key is the one runs cached before eval_every existed.
+    text = spec.model_dump_json(exclude={"eval_every"} if spec.eval_every == 0 else None)
+    return hashlib.sha256(text.encode()).hexdigest()[:32]
 
 
 class FederatedKind(TargetKind):

@@ -16,6 +16,7 @@ from safetensors.numpy import save as save_tensors
 from leakrange.artifacts import MEDIA_TENSORS
 from leakrange.common.errors import FailedPrecondition, IntegrityError, NotFound
 from leakrange.datasets import Dataset
+from leakrange.federation.evaluation import read_evaluations
 from leakrange.federation.observation_files import (
     DONE,
     GLOBAL,
@@ -113,6 +114,14 @@ def run_federation(spec: FederatedSpec, model_spec: ModelSpec, data: Dataset,
         model_spec=json.loads(model_spec.model_dump_json()), out_dir=str(work / "out"),
         record_updates=role in SERVER_ROLES,
         crafted_round=spec.adversary.crafted_round if crafted else 0, crafted_file=crafted)
+    holdout_file = ""
+    if spec.eval_every:
+        holdout_file = str(work / "holdout.safetensors")
+        write_arrays(Path(holdout_file), {"x": data.x[holdout].astype(np.float32),
+                                          "y": data.y[holdout].astype(np.int64)})
+        Path(holdout_file).chmod(0o600)
+        settings = settings.model_copy(update={"eval_every": spec.eval_every,
+                                               "holdout_file": holdout_file})
     observer = spec.adversary.client if role == "client" else None
     federation = Federation(flower, work, settings,
                             [(data.x[p], data.y[p]) for p in parts], observer)
@@ -127,6 +136,8 @@ def run_federation(spec: FederatedSpec, model_spec: ModelSpec, data: Dataset,
     facts: dict[str, object] = {"rounds_finished": outcome.rounds,
                                 "seconds": round(outcome.seconds, 2),
                                 "phases": {k: round(v, 2) for k, v in outcome.phases.items()}}
+    if spec.eval_every:
+        facts["evaluation"] = read_evaluations(outcome.out_dir)
     shutil.rmtree(work, ignore_errors=True)
     return tensors, facts
 

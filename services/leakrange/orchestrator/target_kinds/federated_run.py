@@ -129,5 +129,17 @@ class FederatedRun(PreparedTarget):
                 f"{s.partition} partition of {s.records_per_client} records each, {s.rounds} "
                 f"rounds, {s.local_epochs} local epochs of batch {s.batch_size}: "
                 f"{s.local_steps} local steps; adversary: {s.adversary.role.replace('_', ' ')})")
+        setting = {**fl_setting(s),
+                   "observed_rounds": s.adversary.rounds or list(range(1, s.rounds + 1)),
+                   "adversary_client": s.adversary.client if s.adversary.role == "client"
+                   else None,
+                   "crafted_round": s.adversary.crafted_round
+                   if s.adversary.role == "malicious_server" else None,
+                   "eval_every": s.eval_every,
+                   "evaluation": list(self.facts.get("evaluation", []))}
+        last = setting["evaluation"][-1] if setting["evaluation"] else None
         return TargetInfo(model_kind=kind, dataset=s.dataset, n_members=members,
-                          n_nonmembers=nonmembers, train_size=s.clients * s.records_per_client)
+                          n_nonmembers=nonmembers, train_size=s.clients * s.records_per_client,
+                          test_accuracy=float(last["accuracy"]) if last else None,
+                          test_size=int(last["records"]) if last else None,
+                          federation=setting)
