@@ -95,9 +95,10 @@ def summary(entries: Sequence[ReleaseVariant]) -> str:
             f"{e.name} (strongest {_cell_text(e)})" for e in exposed) + ".")
     if safe:
         best = max(safe, key=lambda e: e.tstr_accuracy or 0.0)
-        useful = (f"; the most useful of them is {best.name} (a model trained on it scores "
-                  f"{best.tstr_accuracy * 100:.1f} % on real records)"
-                  if best.tstr_accuracy is not None else "")
+        scores = (f"a model trained on it scores {best.tstr_accuracy * 100:.1f} % on real "
+                  "records" if best.tstr_accuracy is not None else "")
+        useful = (f" ({scores})" if len(safe) == 1 else
+                  f"; the most useful of them is {best.name} ({scores})") if scores else ""
         text.append(f"Every attack is at chance within its {CONFIDENCE * 100:.0f} % confidence "
                     f"interval on {', '.join(e.name for e in safe)}{useful}.")
     else:
