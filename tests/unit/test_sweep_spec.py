@@ -88,7 +88,9 @@ def test_only_a_trained_target_has_a_recipe_to_vary() -> None:
         "name": "s", "target": {"model": "sha256:" + "0" * 64, "variants": [{}]},
         "adversaries": [{"family": "mia", "attacks": [{"name": "loss"}]}]})
     problems = _problems(text)
-    assert problems["target.variants"] == "only a 'train' target has a training recipe to vary"
+    assert problems["target.variants"] == (
+        "only a 'train' target (its training recipe) or a 'synthetic' target (its generator) "
+        "can be varied")
 
 
 def test_subgroup_attribute_must_be_a_categorical_column() -> None:

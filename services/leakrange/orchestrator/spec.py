@@ -49,11 +49,11 @@ _KIND_FIELDS: dict[str, Any] = {
     k.name: (k.spec_type | None, Field(default=None, description=k.summary))
     for k in TARGET_KINDS
 }
-# A sweep: versions of the target's training recipe, each attacked by the same plan
-# (``variant_spec.py``, run by ``sweep.py``).
+# A sweep: versions of the target's training recipe (or of a synthetic target's generator),
+# each attacked by the same plan (``variant_spec.py``, run by ``sweep.py``).
 _KIND_FIELDS["variants"] = (list[TargetVariant] | None, Field(
-    default=None, description="Recipe overrides: one target per entry, each attacked by the "
-    "same adversaries (a defence sweep)."))
+    default=None, description="Recipe (or synthetic generator) overrides: one target per "
+    "entry, each attacked by the same adversaries (a defence or generator sweep)."))
 _KIND_VALIDATORS: dict[str, Any] = {
     "_exactly_one": model_validator(mode="after")(_exactly_one_kind),
 }

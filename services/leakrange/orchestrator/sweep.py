@@ -24,6 +24,11 @@ What the sweep reuses, and why it is valid:
 A variant's ``access`` (output-side defences: labels only, top-k, rounding) changes only how
 the target is served: with the same recipe its trained model is the cached one.
 
+A synthetic target (``target.synthetic`` generated in the range) varies its generator: the
+original, control and reference records are drawn from ``split_seed`` and the sizes, which no
+variant changes, and so are the attacked targets and the in-painting records; only the
+generator's fit (cached by the hash of its spec) differs.
+
 Not reused: each variant's target service is deployed and torn down in turn (the backends
 deploy per exercise), and every attack runs against every variant.
 """
@@ -35,7 +40,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from leakrange.common.errors import RangeError
+from leakrange.common.errors import InvalidArgument, RangeError
 from leakrange.common.threat_model import Access, ThreatModel
 from leakrange.models.recipe import TrainRecipe
 from leakrange.orchestrator.spec import ExerciseSpec
@@ -78,8 +83,11 @@ def merge_recipe(base: dict[str, Any], override: dict[str, Any]) -> dict[str, An
     return {k: v for k, v in out.items() if v is not None}
 
 
-def variant_overrides(variant: TargetVariant) -> dict[str, Any]:
-    """What a variant changes, as the report lists it."""
+def variant_overrides(variant: TargetVariant, synthetic: Any = None) -> dict[str, Any]:
+    """What a variant changes, as the report lists it; a synthetic variant's ``synthetic``
+    target gives the generator it fits (the base one unless the variant names another)."""
+    if synthetic is not None:
+        return {"generator": synthetic.generator.model_dump(mode="json")}
     out: dict[str, Any] = {"recipe": dict(variant.recipe)}
     if variant.access is not None:
         out["access"] = variant.access.model_dump(exclude_none=True)
@@ -104,24 +112,23 @@ def default_name(override: dict[str, Any]) -> str:
 
 def sweep_problems(spec: ExerciseSpec) -> list[tuple[str, str]]:
     """Every problem of ``target.variants``, each under its YAML path."""
-    from leakrange.orchestrator.spec_loading import _problem, format_path
-
     variants: list[TargetVariant] | None = getattr(spec.target, "variants", None)
     if variants is None:
         return []
     train = getattr(spec.target, "train", None)
-    if train is None:
-        return [(WHERE, "only a 'train' target has a training recipe to vary")]
+    synthetic = getattr(spec.target, "synthetic", None)
+    if train is None and synthetic is None:
+        return [(WHERE, "only a 'train' target (its training recipe) or a 'synthetic' target "
+                 "(its generator) can be varied")]
     problems: list[tuple[str, str]] = []
     if not 1 <= len(variants) <= MAX_VARIANTS:
         problems.append((WHERE, f"give between 1 and {MAX_VARIANTS} variants"))
-    base = train.recipe.model_dump(mode="json", exclude_unset=True)
-    for i, variant in enumerate(variants):
-        try:
-            TrainRecipe.model_validate(merge_recipe(base, variant.recipe))
-        except ValidationError as err:
-            problems += [(format_path([WHERE, i, "recipe", *e["loc"]]), _problem(e))
-                         for e in err.errors(include_url=False)]
+    if train is not None:
+        problems += _recipe_problems(train.recipe, variants)
+        problems += [(f"{WHERE}[{i}].generator", "only a synthetic target has a generator")
+                     for i, v in enumerate(variants) if v.generator is not None]
+    else:
+        problems += _generator_problems(synthetic, variants)
     problems += _access_problems(spec, variants)
     names = [v.name or _name(v) for v in variants]
     for i, name in enumerate(names):
@@ -130,7 +137,53 @@ def sweep_problems(spec: ExerciseSpec) -> list[tuple[str, str]]:
     return problems
 
 
+def _recipe_problems(recipe: TrainRecipe, variants: list[TargetVariant]
+                     ) -> list[tuple[str, str]]:
+    from leakrange.orchestrator.spec_loading import _problem, format_path
+
+    problems: list[tuple[str, str]] = []
+    base = recipe.model_dump(mode="json", exclude_unset=True)
+    for i, variant in enumerate(variants):
+        try:
+            TrainRecipe.model_validate(merge_recipe(base, variant.recipe))
+        except ValidationError as err:
+            problems += [(format_path([WHERE, i, "recipe", *e["loc"]]), _problem(e))
+                         for e in err.errors(include_url=False)]
+    return problems
+
+
+def _generator_problems(synthetic: Any, variants: list[TargetVariant]
+                        ) -> list[tuple[str, str]]:
+    """A synthetic variant names a registered generator with valid params, and nothing a
+    synthetic release cannot vary (a recipe, output-side defences)."""
+    from leakrange.orchestrator.target_kinds.synthetic import SyntheticFiles
+    from leakrange.synthetic.generators import generator
+
+    if isinstance(synthetic, SyntheticFiles):
+        return [(WHERE, "a bring-your-own release has no generator to vary")]
+    problems: list[tuple[str, str]] = []
+    for i, variant in enumerate(variants):
+        where = f"{WHERE}[{i}]"
+        if variant.recipe:
+            problems.append((f"{where}.recipe", "a synthetic target has no training recipe "
+                             "(vary its generator)"))
+        if variant.access is not None:
+            problems.append((f"{where}.access", "a synthetic release is not served (vary its "
+                             "generator)"))
+        if variant.generator is None:
+            continue
+        try:
+            generator(variant.generator.name).parse(variant.generator.params)
+        except InvalidArgument as err:
+            problems.append((err.field.replace("target.synthetic.generator",
+                                               f"{where}.generator"), err.problem))
+    return problems
+
+
 def _name(variant: TargetVariant) -> str:
+    if variant.generator is not None:
+        return default_name({"generator": variant.generator.name,
+                             **variant.generator.params})
     access = variant.access.model_dump(exclude_none=True) if variant.access else {}
     return default_name({**variant.recipe, **access})
 
@@ -177,17 +230,29 @@ def sweep_plan(spec: ExerciseSpec) -> list[VariantRun]:
     problems = sweep_problems(spec)
     if problems:
         raise SpecError(problems)
-    train = spec.target.train  # type: ignore[attr-defined]
-    base = train.recipe.model_dump(mode="json", exclude_unset=True)
     runs = []
     for i, variant in enumerate(variants):
-        recipe = TrainRecipe.model_validate(merge_recipe(base, variant.recipe))
-        base_target: BaseModel = spec.target
-        target = base_target.model_copy(update={
-            "train": train.model_copy(update={"recipe": recipe}), "variants": None})
+        target = _variant_target(spec.target, variant)
         runs.append(VariantRun(
             i, variant.name or _name(variant),
             spec.model_copy(update={"target": target,
                                     "threat_model": variant_threat_model(spec, variant)}),
-            variant_overrides(variant)))
+            variant_overrides(variant, getattr(target, "synthetic", None))))
     return runs
+
+
+def _variant_target(base_target: BaseModel, variant: TargetVariant) -> BaseModel:
+    """The base target with the variant's recipe merged in, or its generator in place."""
+    train = getattr(base_target, "train", None)
+    if train is not None:
+        base = train.recipe.model_dump(mode="json", exclude_unset=True)
+        recipe = TrainRecipe.model_validate(merge_recipe(base, variant.recipe))
+        return base_target.model_copy(update={
+            "train": train.model_copy(update={"recipe": recipe}), "variants": None})
+    synthetic = base_target.synthetic  # type: ignore[attr-defined]
+    if variant.generator is not None:
+        from leakrange.orchestrator.target_kinds.synthetic import GeneratorSpec
+
+        synthetic = synthetic.model_copy(update={
+            "generator": GeneratorSpec.model_validate(variant.generator.model_dump())})
+    return base_target.model_copy(update={"synthetic": synthetic, "variants": None})

@@ -16,6 +16,19 @@ and runs the same attack plan against each. ``access`` sets the output-side defe
 is served with for that variant (``threat_model.access``: output kind, top-k, rounding). Only
 the recipe and the served output vary, so the data set, the split, the audit set and the
 adversary's data are the same for every variant.
+
+A synthetic release generated in the range (``target.synthetic``) varies its generator instead:
+
+```yaml
+target:
+  synthetic: {dataset: adult, original: 2000, control: 500, generator: {name: copy-with-noise}}
+  variants:
+    - {name: copy-with-noise}                       # the base generator
+    - {name: dp-bayes eps 1, generator: {name: dp-bayes, params: {epsilon: 1}}}
+```
+
+Each variant's ``generator`` replaces ``target.synthetic.generator`` (name and params); the
+original, control and reference records are the same for every variant, only the fit differs.
 """
 
 from __future__ import annotations
@@ -40,6 +53,15 @@ class OutputDefence(BaseModel):
     rounding: int | None = Field(default=None, ge=0, le=12)
 
 
+class VariantGenerator(BaseModel):
+    """The generator a synthetic variant fits (checked against the registry by the sweep)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str = Field(min_length=1, max_length=64)
+    params: dict[str, Any] = Field(default_factory=dict)
+
+
 class TargetVariant(BaseModel):
     """One version of the target: recipe settings that replace the base recipe's."""
 
@@ -53,3 +75,6 @@ class TargetVariant(BaseModel):
         description="Recipe settings merged into target.train.recipe (null removes one).")
     access: OutputDefence | None = Field(
         default=None, description="Output-side defences replacing threat_model.access's.")
+    generator: VariantGenerator | None = Field(
+        default=None, description="A synthetic target's generator replacing "
+        "target.synthetic.generator (name and params).")

@@ -9,6 +9,7 @@ from leakrange.common.errors import InvalidArgument
 from leakrange.common.threat_model import ThreatModel
 from leakrange.metrics.risk import RISK_ORDER
 from leakrange.report.federated_text import federated_description, federated_phrase
+from leakrange.report.release_sweep import build_release_sweep, is_release_sweep
 from leakrange.report.schema import (
     AttackReport,
     ExerciseInfo,
@@ -51,8 +52,8 @@ def build_report(
     """Score every attack, and set the overall risk (the strongest attack's).
 
     ``variants``: a defence sweep's variants, whose outcomes, in order, make up ``outcomes``;
-    the report then compares them (``Report.sweep``) and its summary ends with the sweep's
-    recommendation."""
+    the report then compares them (``Report.sweep``; for a synthetic target's generators,
+    ``Report.releases``) and its summary ends with the comparison's plain-language text."""
     if finished < created:
         raise InvalidArgument("finished", "is before created")
     flat = [o for v in variants or () for o in v.outcomes]
@@ -60,10 +61,16 @@ def build_report(
                                  or any(a is not b for a, b in zip(flat, outcomes, strict=True))):
         raise InvalidArgument("variants", "must hold exactly the outcomes, in order")
     attacks = [_attack_report(o, n_bootstrap, seed) for o in outcomes]
-    sweep = build_sweep(variants, attacks) if variants else None
+    releases = build_release_sweep(variants, attacks) if variants and is_release_sweep(
+        variants) else None
+    sweep = build_sweep(variants, attacks) if variants and releases is None else None
     fl = target.federation
     phrase = federated_phrase(fl) if fl is not None else attacker_phrase(threat_model)
     overall = _overall(attacks, target, phrase)
+    if releases is not None and overall.risk_level != "unknown":
+        overall = overall.model_copy(update={"summary": (
+            f"Across the {len(variants or ())} generators, the most exposed release: "
+            f"{overall.summary} Comparing the generators: {releases.summary}")})
     if sweep is not None and overall.risk_level != "unknown":
         overall = overall.model_copy(update={"summary": (
             f"Across the {len(variants or ())} training variants, the most exposed one: "
@@ -81,6 +88,7 @@ def build_report(
         attacks=attacks,
         overall=overall,
         sweep=sweep,
+        releases=releases,
     )
 
 

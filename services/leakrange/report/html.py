@@ -23,6 +23,13 @@ SWEEP_GLOSSARY = (
     ("Disparate vulnerability", "How much more exposed the members of one group (for example "
      "one sex or race) are than another's, at the same rate of false accusations."),
 )
+RELEASE_GLOSSARY = (
+    ("Generator", "The method that produced a synthetic table from the original records. A "
+     "synthetic sweep fits every generator on the same original records and runs the same "
+     "attacks against each release."),
+    ("At chance (release)", "Every attack's confidence interval reaches the level of the same "
+     "attack on control records the generator never saw (residual risk 0, AUC 0.5)."),
+)
 RISK_COLOURS = {
     "low": "#2e7d32",
     "medium": "#8a5a00",  # white text on it: contrast 5.9:1 (WCAG AA)
@@ -52,6 +59,7 @@ def render_html(report: Report) -> str:
     kinds = dict.fromkeys(a.result_kind for a in report.attacks)
     glossary = list(dict.fromkeys([
         *(SWEEP_GLOSSARY if report.sweep is not None else ()),
+        *(RELEASE_GLOSSARY if report.releases is not None else ()),
         *(entry for kind in kinds for entry in scorer_for(kind).section.glossary),
     ]))
     return env.get_template(TEMPLATE).render(

@@ -13,7 +13,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from leakrange.common.threat_model import Access, Knowledge, ThreatModel
-from leakrange.report.sweep_schema import SweepSection, SweepVariant
+from leakrange.report.sweep_schema import ReleaseSection, SweepSection, SweepVariant
 from leakrange.scoring.findings import AttackReport, OverallRisk, ScoreHistogram, VulnerableRecord
 
 __all__ = [
@@ -99,3 +99,5 @@ class Report(_Frozen):
     overall: Overall
     # A defence sweep (``target.variants``): the variants compared; None for one target.
     sweep: SweepSection | None = None
+    # A synthetic sweep (generators varied): every attack's risk per generator; else None.
+    releases: ReleaseSection | None = None

@@ -53,7 +53,7 @@ def accuracy_estimate(accuracy: float | None, n: int | None) -> Estimate | None:
                     ci_high=min(1.0, centre + half))
 
 
-def _at_chance(tpr01: Estimate, tpr1: Estimate, auc: Estimate) -> bool:
+def at_chance(tpr01: Estimate, tpr1: Estimate, auc: Estimate) -> bool:
     return tpr01.lower <= 0.001 and tpr1.lower <= 0.01 and auc.lower <= 0.5
 
 
@@ -85,7 +85,7 @@ def variant_entry(v: VariantOutcomes, attacks: Sequence[AttackReport]) -> SweepV
     t01, t1 = m.tpr_at_fpr["0.1%"], m.tpr_at_fpr["1%"]
     return SweepVariant(
         **common, strongest_attack=best.label, tpr_at_01=t01, tpr_at_1=t1, auc=m.auc,
-        risk_level=best.risk_level, at_chance=_at_chance(t01, t1, m.auc),
+        risk_level=best.risk_level, at_chance=at_chance(t01, t1, m.auc),
         subgroups=best.findings.get("subgroups"),
     )
 
@@ -123,7 +123,7 @@ def _pct(x: float) -> str:
     return f"{x * 100:.1f} %"
 
 
-def _interval(e: Estimate, percent: bool) -> str:
+def interval(e: Estimate, percent: bool) -> str:
     f = _pct if percent else (lambda x: f"{x:.2f}")
     if e.ci_low is None or e.ci_high is None:
         return f(e.value)
@@ -132,8 +132,8 @@ def _interval(e: Estimate, percent: bool) -> str:
 
 def _attack_numbers(e: SweepVariant) -> str:
     assert e.tpr_at_01 is not None and e.auc is not None
-    return (f"TPR at 0.1 % FPR {_interval(e.tpr_at_01, True)}, "
-            f"AUC {_interval(e.auc, False)}")
+    return (f"TPR at 0.1 % FPR {interval(e.tpr_at_01, True)}, "
+            f"AUC {interval(e.auc, False)}")
 
 
 def _kept(e: SweepVariant, baseline: SweepVariant) -> str:

@@ -1,5 +1,6 @@
 """The report's sweep part (``Report.sweep``): one entry per target variant of a defence sweep,
-the frontier of risk against utility, and the recommendation computed from it."""
+the frontier of risk against utility, and the recommendation computed from it; and a synthetic
+sweep's generator comparison (``Report.releases``)."""
 
 from __future__ import annotations
 
@@ -44,3 +45,35 @@ class SweepSection(_Frozen):
     confidence: float = 0.95
     variants: list[SweepVariant]
     recommendation: str
+
+
+# A synthetic sweep (``target.variants`` varying the generator): ``report/release_sweep.py``.
+class ReleaseCell(_Frozen):
+    """One attack on one generator's release."""
+
+    attack: str
+    measure: str = Field(description="'residual risk' or 'AUC'")
+    estimate: Estimate | None = None
+    risk_level: str = "unknown"
+    at_chance: bool | None = None
+    error: str | None = None
+
+
+class ReleaseVariant(_Frozen):
+    name: str
+    generator: dict[str, Any]
+    cells: list[ReleaseCell]
+    tstr_accuracy: float | None = Field(default=None, description="train on synthetic, "
+                                        "test on real (the control records)")
+    trtr_accuracy: float | None = None
+    mean_similarity: float | None = None
+    strongest_attack: str | None = None
+    risk_level: str = "unknown"
+    at_chance: bool | None = None
+
+
+class ReleaseSection(_Frozen):
+    confidence: float = 0.95
+    attacks: list[str] = Field(description="the attack columns, in the plan's order")
+    variants: list[ReleaseVariant]
+    summary: str
