@@ -217,9 +217,10 @@ def main() -> None:
             rec, cpu, wall = run_ours(case, model, normalise(img), upd, args)
             assert rec.labels is not None
             for r in score(rec.inputs, rec.labels, img, y):
-                sides["ours"].append({**r, "cpu_s": cpu / len(y), "wall_s": wall / len(y)})
-                print(f"{name} ours      img {sl.start}: {r} cpu {cpu:.1f}s wall {wall:.1f}s",
-                      flush=True)
+                sides["ours"].append({**r, "cpu_s": cpu / len(y), "wall_s": wall / len(y),
+                                      "iterations": rec.iterations})
+                print(f"{name} ours      img {sl.start}: {r} cpu {cpu:.1f}s wall {wall:.1f}s "
+                      f"iterations {rec.iterations}", flush=True)
             if args.peer_python:
                 b_x, b_y, b_cpu, b_wall = run_peer(case, model, upd, y, args)
                 for r in score(b_x, b_y, img, y):

@@ -13,6 +13,7 @@ Both accept the threat model's labels when it grants them (``Knowledge.labels``)
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
 import torch
 from torch import nn
@@ -38,7 +39,8 @@ class DLGParams:
     iterations: int = 300
     lr: float = 1.0
     tolerance: float = 1e-8
-    line_search: bool = True
+    line_search: bool = False
+    init: Literal["randn", "smooth"] = "smooth"
     seed: int = 0
 
     def __post_init__(self) -> None:
@@ -48,6 +50,8 @@ class DLGParams:
             raise InvalidArgument("params.iterations", "must be between 1 and 100000")
         check_positive("params.lr", self.lr, 100.0)
         check_positive("params.tolerance", self.tolerance, 1.0)
+        if self.init not in ("randn", "smooth"):
+            raise InvalidArgument("params.init", "must be randn or smooth")
 
 
 def _run(model: nn.Module, update: GradientUpdate, knowledge: Knowledge, params: DLGParams,
@@ -58,7 +62,7 @@ def _run(model: nn.Module, update: GradientUpdate, knowledge: Knowledge, params:
     scale = float(sum((g.double() ** 2).sum() for g in observed))
     b = knowledge.num_samples
     shape = (b, *knowledge.input_shape)
-    x0 = init_inputs(params.restarts, shape, params.seed, None)
+    x0 = init_inputs(params.restarts, shape, params.seed, None, smooth=params.init == "smooth")
     labels = knowledge.labels
     recovered = False
     y0 = None
@@ -71,19 +75,22 @@ def _run(model: nn.Module, update: GradientUpdate, knowledge: Knowledge, params:
     fixed = None if labels is None else labels.long().view(1, b)
 
     def objective(x: torch.Tensor, y: torch.Tensor | None) -> torch.Tensor:
+        # the raw squared distance, as in the papers: dividing it by ||g||^2 would shrink
+        # L-BFGS's curvature pairs below torch's 1e-10 acceptance threshold and stall it
         target = fixed.expand(x.shape[0], b) if fixed is not None else y
         assert target is not None
-        return distance(sim.gradients(x, target), observed, "euclidean") / scale
+        return distance(sim.gradients(x, target), observed, "euclidean")
 
     res = lbfgs_search(objective, x0, y0, iterations=params.iterations, lr=params.lr,
-                       tolerance=params.tolerance, line_search=params.line_search)
-    best = int(res.losses.argmin())
+                       tolerance=params.tolerance * scale, line_search=params.line_search)
+    losses = res.losses / scale
+    best = int(losses.argmin())
     if labels is None:
         assert res.y_logits is not None
         labels = res.y_logits[best].argmax(dim=-1)
         recovered = True
     return Reconstruction(inputs=res.x[best], labels=labels.long(), labels_recovered=recovered,
-                          restart_inputs=res.x, restart_losses=res.losses, best_restart=best,
+                          restart_inputs=res.x, restart_losses=losses, best_restart=best,
                           iterations=res.iterations)
 
 

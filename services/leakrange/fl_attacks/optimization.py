@@ -36,9 +36,17 @@ def check_positive(name: str, value: float, upper: float) -> None:
 
 
 def init_inputs(restarts: int, shape: tuple[int, ...], seed: int,
-                box: tuple[torch.Tensor, torch.Tensor] | None) -> torch.Tensor:
+                box: tuple[torch.Tensor, torch.Tensor] | None, smooth: bool = False
+                ) -> torch.Tensor:
+    """Random starting points ``[restarts, *shape]``: standard normal, or for images
+    (``shape`` = ``(B, C, H, W)``) with ``smooth`` standard normal blurred by a 5x5 box
+    filter and scaled by 2 (less high-frequency energy to remove); clamped to ``box``."""
     gen = torch.Generator().manual_seed(seed)
     x = torch.randn((restarts, *shape), generator=gen)
+    if smooth and len(shape) == 4 and min(shape[2:]) >= 5:
+        flat = x.flatten(0, 1)
+        x = 2 * torch.nn.functional.avg_pool2d(flat, 5, 1, 2, count_include_pad=False
+                                               ).view_as(x)
     if box is not None:
         x = torch.max(torch.min(x, box[1]), box[0])
     return x
