@@ -21,7 +21,12 @@ from torch import nn
 from leakrange.common.errors import InvalidArgument
 from leakrange.fl_attacks.labels import batch_labels
 from leakrange.fl_attacks.matching import ClientSimulator, distance
-from leakrange.fl_attacks.optimization import check_positive, init_inputs, lbfgs_search
+from leakrange.fl_attacks.optimization import (
+    check_budget,
+    check_positive,
+    init_inputs,
+    lbfgs_search,
+)
 from leakrange.fl_attacks.result import Reconstruction
 from leakrange.fl_attacks.updates import GradientUpdate, Knowledge, check_model, check_tensors
 
@@ -44,10 +49,7 @@ class DLGParams:
     seed: int = 0
 
     def __post_init__(self) -> None:
-        if not 1 <= self.restarts <= 64:
-            raise InvalidArgument("params.restarts", "must be between 1 and 64")
-        if not 1 <= self.iterations <= 100_000:
-            raise InvalidArgument("params.iterations", "must be between 1 and 100000")
+        check_budget(self.restarts, self.iterations)
         check_positive("params.lr", self.lr, 100.0)
         check_positive("params.tolerance", self.tolerance, 1.0)
         if self.init not in ("randn", "smooth"):

@@ -21,9 +21,10 @@ import torch
 from torch import nn
 
 from leakrange.common.errors import InvalidArgument
+from leakrange.fl_attacks.inverting_gradients import IGParams
 from leakrange.fl_attacks.labels import fedavg_batch_labels
 from leakrange.fl_attacks.matching import ClientSimulator, distance, total_variation
-from leakrange.fl_attacks.optimization import adam_search, check_positive, init_inputs
+from leakrange.fl_attacks.optimization import adam_search, init_inputs
 from leakrange.fl_attacks.result import Reconstruction
 from leakrange.fl_attacks.updates import Knowledge, WeightDeltaUpdate, check_model, check_tensors
 
@@ -31,26 +32,12 @@ MAX_SIMULATED_STEPS = 1000
 
 
 @dataclass(frozen=True)
-class FedAvgParams:
-    """As ``IGParams``: ``restarts`` optimised together, ``iterations`` of signed Adam at
-    ``lr`` with the step decay, ``tv_weight`` of the TV prior, ``seed``."""
+class FedAvgParams(IGParams):
+    """As ``IGParams`` (``restarts`` optimised together, ``iterations`` of signed Adam at
+    ``lr`` with the step decay, ``tv_weight`` of the TV prior, ``seed``), fewer iterations by
+    default: every one simulates all the client's local steps."""
 
-    restarts: int = 1
     iterations: int = 2000
-    lr: float = 0.1
-    tv_weight: float = 0.2
-    signed: bool = True
-    schedule: bool = True
-    seed: int = 0
-
-    def __post_init__(self) -> None:
-        if not 1 <= self.restarts <= 64:
-            raise InvalidArgument("params.restarts", "must be between 1 and 64")
-        if not 1 <= self.iterations <= 100_000:
-            raise InvalidArgument("params.iterations", "must be between 1 and 100000")
-        check_positive("params.lr", self.lr, 10.0)
-        if not (self.tv_weight == self.tv_weight and 0 <= self.tv_weight <= 100):
-            raise InvalidArgument("params.tv_weight", "must be in [0, 100]")
 
 
 def simulate_delta(sim: ClientSimulator, x: torch.Tensor, y: torch.Tensor,

@@ -22,7 +22,7 @@ from torch import nn
 from leakrange.common.errors import InvalidArgument
 from leakrange.fl_attacks.labels import batch_labels
 from leakrange.fl_attacks.matching import ClientSimulator, distance, total_variation
-from leakrange.fl_attacks.optimization import adam_search, check_positive, init_inputs
+from leakrange.fl_attacks.optimization import adam_search, check_budget, check_positive, init_inputs
 from leakrange.fl_attacks.result import Reconstruction
 from leakrange.fl_attacks.updates import GradientUpdate, Knowledge, check_model, check_tensors
 
@@ -44,10 +44,7 @@ class IGParams:
     seed: int = 0
 
     def __post_init__(self) -> None:
-        if not 1 <= self.restarts <= 64:
-            raise InvalidArgument("params.restarts", "must be between 1 and 64")
-        if not 1 <= self.iterations <= 100_000:
-            raise InvalidArgument("params.iterations", "must be between 1 and 100000")
+        check_budget(self.restarts, self.iterations)
         check_positive("params.lr", self.lr, 10.0)
         if not (self.tv_weight == self.tv_weight and 0 <= self.tv_weight <= 100):
             raise InvalidArgument("params.tv_weight", "must be in [0, 100]")

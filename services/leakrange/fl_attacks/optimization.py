@@ -35,6 +35,14 @@ def check_positive(name: str, value: float, upper: float) -> None:
         raise InvalidArgument(name, f"must be in (0, {upper:g}]")
 
 
+def check_budget(restarts: int, iterations: int) -> None:
+    """The search budget every optimisation attack takes: 1-64 restarts, 1-100000 iterations."""
+    if not 1 <= restarts <= 64:
+        raise InvalidArgument("params.restarts", "must be between 1 and 64")
+    if not 1 <= iterations <= 100_000:
+        raise InvalidArgument("params.iterations", "must be between 1 and 100000")
+
+
 def init_inputs(restarts: int, shape: tuple[int, ...], seed: int,
                 box: tuple[torch.Tensor, torch.Tensor] | None, smooth: bool = False
                 ) -> torch.Tensor:
