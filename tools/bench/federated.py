@@ -358,9 +358,9 @@ def main() -> None:
             acc["seconds"] = round(acc["seconds"], 1)
         result["range_attacks"] = {"dataset": "digits", "model": "mlp-small", "rows": rows,
                                    "summary": summary}
-    result["load_after"] = [round(v, 2) for v in os.getloadavg()]
     if not args.skip_federation:
         result["federation"] = federation(args.clients, args.rounds)
+    result["load_after"] = [round(v, 2) for v in os.getloadavg()]
     print_json(result)
 
 
