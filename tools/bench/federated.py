@@ -54,7 +54,6 @@ from _common import print_json
 
 from leakrange.attacks.context import RunContext
 from leakrange.attacks.federated import Dlg, Idlg, InvertingGradients
-from leakrange.common.tensors import to_proto
 from leakrange.datasets import load_dataset
 from leakrange.federation.local_sgd import train_locally
 from leakrange.fl_attacks import (
@@ -73,7 +72,6 @@ from leakrange.models import build_model as build_zoo_model
 from leakrange.models import zoo_spec
 from leakrange.orchestrator.target_kinds.federated_run import ClientBatches
 from leakrange.scoring.record_reconstruction import match
-from leakrange.v1 import attack_pb2
 
 CIFAR10_MEAN = (0.4914672374725342, 0.4822617471218109, 0.4467701315879822)
 CIFAR10_STD = (0.24703224003314972, 0.24348513782024384, 0.26158785820007324)
@@ -235,11 +233,7 @@ def range_inversion(images: int, iterations: int) -> list[dict[str, Any]]:
             out = cls().run(ctx, cls.parse_params(params))
             seconds = time.perf_counter() - t0
             truth = ClientBatches([x], [y], data.num_classes, tuple(data.input_shape), True)
-            result = attack_pb2.AttackResult()
-            result.reconstructions.CopyFrom(to_proto(out.reconstructions))
-            result.reconstructed_labels.CopyFrom(to_proto(out.reconstructed_labels))
-            for key, value in out.outputs.items():
-                result.outputs[key].CopyFrom(to_proto(value))
+            assert out.reconstructions is not None and out.reconstructed_labels is not None
             arrays = match(out.reconstructions, out.reconstructed_labels, out.outputs["round"],
                            out.outputs["client"], truth)
             for i in range(len(arrays["psnr"])):
