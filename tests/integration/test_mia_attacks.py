@@ -62,7 +62,9 @@ def _run_all(request, target) -> dict:
 def test_list_attacks_returns_json_schemas(attack_server):
     infos = attack_server.ListAttacks(attack_pb2.ListAttacksRequest()).attacks
     assert {i.name for i in infos} == {"loss", "population", "shadow", "lira", "rmia",
-                                       "label_only"}
+                                       "label_only", "lm_loss", "zlib_ratio", "min_k",
+                                       "min_k_plus_plus", "lm_reference", "canary_exposure",
+                                       "extraction"}
     for info in infos:
         schema = json.loads(info.params_schema_json)
         assert schema["type"] == "object"

@@ -20,7 +20,6 @@ from collections.abc import Sequence
 from typing import Any, ClassVar
 
 import numpy as np
-from scipy.optimize import linear_sum_assignment
 
 from leakrange.artifacts import ArtifactRef, ArtifactStore
 from leakrange.common.attack_info import RECORD_RECONSTRUCTION
@@ -28,6 +27,7 @@ from leakrange.common.errors import InvalidArgument
 from leakrange.common.tensors import from_proto
 from leakrange.metrics.estimate import Estimate
 from leakrange.metrics.image_metrics import psnr, ssim
+from leakrange.metrics.reconstruction_matching import match_by_mse
 from leakrange.metrics.risk import RiskLevel
 from leakrange.scoring.base import Accepted, Scorer, SectionSpec
 from leakrange.scoring.findings import AttackReport
@@ -142,9 +142,7 @@ def match(recon: np.ndarray, labels: np.ndarray, rounds: np.ndarray, clients: np
         sel = np.flatnonzero((rounds == r) & (clients == c))
         rx = np.clip(recon[sel], lo, hi)
         tx, ty = truth.x[c].astype(np.float32), truth.y[c]
-        flat_r, flat_t = rx.reshape(len(rx), -1), tx.reshape(len(tx), -1)
-        cost = ((flat_r[:, None, :] - flat_t[None, :, :]) ** 2).mean(axis=2)
-        ri, ti = linear_sum_assignment(cost)
+        ri, ti = match_by_mse(rx, tx)
         a, b = (rx[ri] - lo) / span, (tx[ti] - lo) / span
         img_a = a if a.ndim == 4 else a.reshape(len(a), 1, 1, -1)
         img_b = b if b.ndim == 4 else b.reshape(len(b), 1, 1, -1)

@@ -1,5 +1,7 @@
 """What every federated attack shares: its family, that it needs no Target service (it reads
-what it observed in the federation), its result kind, and the loop over observed updates."""
+what it observed in the federation), its result kind, the loop over observed updates, and the
+translation of one observed update into the inputs of ``leakrange.fl_attacks`` (the domain
+code the attacks here adapt) and of its reconstruction back into the range's result."""
 
 from __future__ import annotations
 
@@ -7,13 +9,22 @@ from collections.abc import Callable
 from typing import ClassVar
 
 import numpy as np
+import torch
 from pydantic import Field
+from torch import nn
 
 from leakrange.attacks.base import Attack, AttackOutput, AttackParams
 from leakrange.attacks.context import RunContext
 from leakrange.attacks.federated.observation import Observation
 from leakrange.common.attack_info import RECORD_RECONSTRUCTION
 from leakrange.common.threat_model import OutputKind
+from leakrange.fl_attacks import (
+    GradientUpdate,
+    Knowledge,
+    LocalTraining,
+    Reconstruction,
+    WeightDeltaUpdate,
+)
 
 ALL_OUTPUTS: tuple[OutputKind, ...] = ("logits", "probabilities", "topk", "label")
 
@@ -61,3 +72,41 @@ def attack_updates(ctx: RunContext, params: UpdateParams, solve: Solver) -> Atta
                         reconstructed_labels=np.concatenate(labels),
                         outputs={"round": np.concatenate(rounds),
                                  "client": np.concatenate(clients)}, facts=facts)
+
+
+def knowledge(obs: Observation, server_round: int, client: int) -> Knowledge:
+    """What the threat model grants about one update: the number of records behind it (the
+    count the client reported), the record shape and classes from the model spec, not the
+    labels (they are recovered from the update). The range's images are in [0, 1], so image
+    searches are boxed there (mean 0, std 1 per channel)."""
+    shape = tuple(int(d) for d in obs.spec.input_shape)
+    mean, std = ((0.0,) * shape[0], (1.0,) * shape[0]) if len(shape) == 3 else (None, None)
+    return Knowledge(obs.batch_records(server_round, client), shape, obs.spec.num_classes,
+                     mean=mean, std=std)
+
+
+def _trainable(model: nn.Module, arrays: dict[str, np.ndarray]) -> dict[str, torch.Tensor]:
+    return {n: torch.from_numpy(np.asarray(arrays[n], np.float32))
+            for n, p in model.named_parameters() if p.requires_grad}
+
+
+def gradient_update(obs: Observation, model: nn.Module, server_round: int, client: int
+                    ) -> GradientUpdate:
+    """FedSGD: the client's mean batch gradient, ``(global - returned) / lr``."""
+    return GradientUpdate(_trainable(model, obs.gradient(server_round, client)))
+
+
+def delta_update(obs: Observation, model: nn.Module, server_round: int, client: int
+                 ) -> WeightDeltaUpdate:
+    """FedAvg: the client's weight change and the local training the recipe told it to do."""
+    r = obs.recipe
+    return WeightDeltaUpdate(_trainable(model, obs.delta(server_round, client)),
+                             LocalTraining(r.local_epochs, r.batch_size, r.lr))
+
+
+def solution(rec: Reconstruction) -> tuple[np.ndarray, np.ndarray, dict[str, float]]:
+    """A ``Solver``'s answer from an ``fl_attacks`` reconstruction."""
+    assert rec.labels is not None
+    x = np.nan_to_num(rec.inputs.detach().numpy())
+    return x, rec.labels.numpy().astype(np.int64), {
+        "matching_loss": float(rec.restart_losses[rec.best_restart])}

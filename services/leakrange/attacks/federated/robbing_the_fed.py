@@ -4,7 +4,7 @@ by the range's ServerApp in the round the adversary chose) and reads each client
 of that layer's gradient in closed form, one per bin that holds exactly one record.
 
 Labels are not part of the closed form; they are read off the last layer's gradient as a
-multiset (iDLG heuristic) and assigned in order.
+multiset (LLG, ``fl_attacks.batch_labels``) and assigned in order.
 """
 
 from __future__ import annotations
@@ -16,11 +16,16 @@ from pydantic import Field
 
 from leakrange.attacks.base import AttackOutput, AttackParams
 from leakrange.attacks.context import RunContext
-from leakrange.attacks.federated.base import FederatedAttack, UpdateParams, attack_updates
-from leakrange.attacks.federated.gradient_matching import labels_from_last_layer
+from leakrange.attacks.federated.base import (
+    FederatedAttack,
+    UpdateParams,
+    attack_updates,
+    gradient_update,
+)
 from leakrange.attacks.federated.observation import Observation
 from leakrange.common.errors import FailedPrecondition
 from leakrange.federation.imprint import linear_names, recover
+from leakrange.fl_attacks import batch_labels
 
 
 class RobbingTheFedParams(UpdateParams):
@@ -48,13 +53,15 @@ class RobbingTheFed(FederatedAttack):
                                          "must send the imprint model)")
             grads = obs.gradient(r, k)
             # The model's own layer order (the observation's tensors come in no order).
-            names = linear_names(dict(obs.model_at(r).state_dict()))
-            first, last = names[0], names[-1]
+            model = obs.model_at(r)
+            names = linear_names(dict(model.state_dict()))
+            first = names[0]
             x = recover(grads[f"{first}.weight"], grads[f"{first}.bias"], p.min_bias_gradient)
             if len(x) == 0:
                 raise FailedPrecondition(f"no record could be read out in round {r}")
             x = np.clip(x, 0.0, 1.0).reshape(len(x), *obs.spec.input_shape)
-            labels = labels_from_last_layer(grads[f"{last}.weight"], len(x))
+            observed = list(gradient_update(obs, model, r, k).gradients.values())
+            labels = batch_labels(model, observed, obs.spec.num_classes, len(x)).numpy()
             return x, labels, {"bins_read": float(len(x))}
 
         crafted = Observation.of(ctx).recipe.crafted_round
