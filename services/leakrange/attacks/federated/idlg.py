@@ -12,29 +12,23 @@ from __future__ import annotations
 from typing import ClassVar
 
 import numpy as np
-from pydantic import Field
 
 from leakrange.attacks.base import AttackOutput, AttackParams
 from leakrange.attacks.context import RunContext
 from leakrange.attacks.federated.base import (
     FederatedAttack,
-    UpdateParams,
     attack_updates,
     gradient_update,
     knowledge,
     solution,
 )
+from leakrange.attacks.federated.dlg import DlgParams
 from leakrange.attacks.federated.observation import Observation
 from leakrange.fl_attacks import DLGParams, idlg
 
 
-class IdlgParams(UpdateParams):
-    iterations: int = Field(default=300, ge=20, le=20_000,
-                            description="objective evaluations per restart")
-    restarts: int = Field(default=2, ge=1, le=64)
-    step: float = Field(default=1.0, gt=0, le=10, description="L-BFGS step size")
-    line_search: bool = Field(default=False, description="strong-Wolfe line search (False: "
-                              "the paper's fixed step)")
+class IdlgParams(DlgParams):
+    """iDLG's search has DLG's knobs (L-BFGS evaluations, restarts, step, line search)."""
 
 
 class Idlg(FederatedAttack):
