@@ -23,10 +23,23 @@ class TargetMetrics:
             "leakrange_target_records_total", "Records queried through Predict",
             ["outcome"], registry=registry,
         )
-        self.weights = Counter(
-            "leakrange_target_weight_requests_total", "GetWeights calls", ["outcome"],
-            registry=registry,
-        )
+        self.weights = weight_requests_counter(registry)
+
+
+def weight_requests_counter(registry: CollectorRegistry) -> Counter:
+    """GetWeights calls by outcome (granted / denied), for every kind of target."""
+    return Counter("leakrange_target_weight_requests_total", "GetWeights calls", ["outcome"],
+                   registry=registry)
+
+
+def grant_weights(policy: AccessPolicy, requests: Counter,
+                  ref: common_pb2.ArtifactRef) -> common_pb2.ArtifactRef:
+    """GetWeights: the weights' artifact under a white-box policy, PERMISSION_DENIED otherwise."""
+    if not policy.white_box:
+        requests.labels("denied").inc()
+        raise PermissionDenied("weights are not available under a black-box policy")
+    requests.labels("granted").inc()
+    return ref
 
 
 class TargetServicer(target_pb2_grpc.TargetServicer):
@@ -90,11 +103,7 @@ class TargetServicer(target_pb2_grpc.TargetServicer):
         return response
 
     def GetWeights(self, request, context: grpc.ServicerContext) -> common_pb2.ArtifactRef:
-        if not self._policy.white_box:
-            self._metrics.weights.labels("denied").inc()
-            raise PermissionDenied("weights are not available under a black-box policy")
-        self._metrics.weights.labels("granted").inc()
-        return self._host.ref.to_proto()
+        return grant_weights(self._policy, self._metrics.weights, self._host.ref.to_proto())
 
     def ScoreTokens(self, request, context: grpc.ServicerContext
                     ) -> target_pb2.ScoreTokensResponse:

@@ -52,14 +52,7 @@ def lm_from_bytes(data: bytes) -> tuple[nn.Module, LmSpec, TextTokenizer, dict[s
     """(model in eval mode on CPU, spec, tokenizer, remaining metadata)."""
     if data[:4] == _ZIP_MAGIC:
         raise InvalidArgument("model", "not a safetensors file; pickled models are refused")
-    metadata = _read_metadata(data)
-    if LM_SPEC_KEY not in metadata or TOKENIZER_KEY not in metadata:
-        raise InvalidArgument("model", "safetensors file carries no language-model spec")
-    try:
-        spec = LmSpec.model_validate_json(metadata.pop(LM_SPEC_KEY))
-    except ValidationError as err:
-        raise InvalidArgument("model", "language-model spec in the file is invalid") from err
-    tokenizer = TextTokenizer.from_json(metadata.pop(TOKENIZER_KEY))
+    spec, tokenizer, metadata = lm_header_from_bytes(data)
     try:
         tensors = load_tensors(bytes(data))
     except SafetensorError as err:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import grpc
 from prometheus_client import CollectorRegistry, Counter
 
-from leakrange.common.errors import FailedPrecondition, PermissionDenied
+from leakrange.common.errors import FailedPrecondition
 from leakrange.common.interceptors import current_principal
 from leakrange.common.tensors import to_proto
 from leakrange.common.threat_model import output_kind_to_proto
@@ -18,6 +18,7 @@ from leakrange.target.budget import QueryBudget
 from leakrange.target.lm.host import MAX_TEMPERATURE, LmHost
 from leakrange.target.lm.sequence_policy import needs_top_k, refuse_label, shape_token_scores
 from leakrange.target.policy import AccessPolicy
+from leakrange.target.servicer import grant_weights, weight_requests_counter
 from leakrange.v1 import common_pb2, target_pb2, target_pb2_grpc
 
 
@@ -27,10 +28,7 @@ class LmMetrics:
             "leakrange_target_tokens_total", "Tokens scored or generated", ["rpc", "outcome"],
             registry=registry,
         )
-        self.weights = Counter(
-            "leakrange_target_weight_requests_total", "GetWeights calls", ["outcome"],
-            registry=registry,
-        )
+        self.weights = weight_requests_counter(registry)
 
 
 class LanguageModelServicer(target_pb2_grpc.TargetServicer):
@@ -64,11 +62,7 @@ class LanguageModelServicer(target_pb2_grpc.TargetServicer):
         raise FailedPrecondition("this target is a language model: use ScoreTokens or Generate")
 
     def GetWeights(self, request, context: grpc.ServicerContext) -> common_pb2.ArtifactRef:
-        if not self._policy.white_box:
-            self._metrics.weights.labels("denied").inc()
-            raise PermissionDenied("weights are not available under a black-box policy")
-        self._metrics.weights.labels("granted").inc()
-        return self._host.ref.to_proto()
+        return grant_weights(self._policy, self._metrics.weights, self._host.ref.to_proto())
 
     def ScoreTokens(self, request, context: grpc.ServicerContext
                     ) -> target_pb2.ScoreTokensResponse:
