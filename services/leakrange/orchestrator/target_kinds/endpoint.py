@@ -35,7 +35,7 @@ from leakrange.orchestrator.target_kinds.imported import (
     DataFile,
     ImportedKind,
     ImportedModelTarget,
-    data_file_problems,
+    data_and_members_problems,
 )
 
 if TYPE_CHECKING:
@@ -134,11 +134,8 @@ class EndpointKind(TargetKind):
             problems.append(("threat_model.knowledge.proxy_model",
                              "an endpoint target needs a zoo proxy for reference models; "
                              f"zoo: {', '.join(sorted(ZOO))}"))
-        if isinstance(target.data, DataFile):
-            problems += data_file_problems(target.data, "target.endpoint.data")
-        if target.members is not None and not Path(target.members).is_file():
-            problems.append(("target.endpoint.members", "file not found"))
-        return problems
+        return problems + data_and_members_problems(target.data, target.members,
+                                                    "target.endpoint")
 
     @classmethod
     def prepare(cls, part: Any, ctx: PrepareContext) -> EndpointModelTarget:

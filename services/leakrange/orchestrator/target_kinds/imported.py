@@ -150,6 +150,15 @@ def data_file_problems(data: DataFile, where: str) -> Problems:
     return []
 
 
+def data_and_members_problems(data: object, members: str | None, where: str) -> Problems:
+    """The data file, when one is named instead of a data set, and the members file of a
+    target brought by the user (``where``: target.imported / target.endpoint)."""
+    problems = data_file_problems(data, f"{where}.data") if isinstance(data, DataFile) else []
+    if members is not None and not Path(members).is_file():
+        problems.append((f"{where}.members", "file not found"))
+    return problems
+
+
 class ImportedKind(TargetKind):
     name: ClassVar[str] = "imported"
     summary: ClassVar[str] = "Bring your own model (ONNX or safetensors) and data."
@@ -198,11 +207,8 @@ class ImportedKind(TargetKind):
             elif target.model.spec is None:
                 problems.append(("target.imported.model.spec",
                                  "a safetensors model needs a zoo name or model spec"))
-        if isinstance(target.data, DataFile):
-            problems += data_file_problems(target.data, "target.imported.data")
-        if target.members is not None and not Path(target.members).is_file():
-            problems.append(("target.imported.members", "file not found"))
-        return problems
+        return problems + data_and_members_problems(target.data, target.members,
+                                                    "target.imported")
 
     @classmethod
     def prepare(cls, part: Any, ctx: PrepareContext) -> ImportedModelTarget:
@@ -212,4 +218,4 @@ class ImportedKind(TargetKind):
 
 
 __all__ = ["DataFile", "ImportedKind", "ImportedModelTarget", "ImportedTarget", "ModelFile",
-           "data_file_problems"]
+           "data_and_members_problems", "data_file_problems"]
