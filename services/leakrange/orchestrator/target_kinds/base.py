@@ -35,6 +35,14 @@ StopFn = Callable[[], bool]
 Problems = list[tuple[str, str]]
 
 
+def name_or_mapping(value: Any, what: str) -> str | dict[str, Any]:
+    """A model field of a target spec: a (stripped) zoo name or an inline spec mapping."""
+    if isinstance(value, str) and value.strip():
+        return value.strip()
+    if isinstance(value, dict):
+        return value
+    raise ValueError(f"must be {what} or a mapping")
+
 @dataclass(frozen=True)
 class PrepareContext:
     """What preparing a target may use: the range's store and data sets, progress, stop."""

@@ -36,6 +36,7 @@ from leakrange.orchestrator.target_kinds.base import (
     PreparedTarget,
     Problems,
     TargetKind,
+    name_or_mapping,
 )
 from leakrange.v1 import attack_pb2
 
@@ -76,11 +77,7 @@ class TextTarget(BaseModel):
     @field_validator("model")
     @classmethod
     def _name_or_mapping(cls, value: Any) -> str | dict[str, Any]:
-        if isinstance(value, str) and value.strip():
-            return value.strip()
-        if isinstance(value, dict):
-            return value
-        raise ValueError("must be an LM zoo name or a mapping")
+        return name_or_mapping(value, "an LM zoo name")
 
 
 def text_cache_key(spec: TextTarget) -> str:

@@ -14,7 +14,12 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from leakrange.common.attack_info import ATTRIBUTE, MEMBERSHIP, RECONSTRUCTION
 from leakrange.common.errors import IntegrityError, NotFound, RangeError
 from leakrange.models.recipe import TrainRecipe
-from leakrange.orchestrator.target_kinds.base import PrepareContext, Problems, TargetKind
+from leakrange.orchestrator.target_kinds.base import (
+    PrepareContext,
+    Problems,
+    TargetKind,
+    name_or_mapping,
+)
 from leakrange.orchestrator.target_kinds.model_target import ModelTarget
 from leakrange.orchestrator.target_kinds.proxy import proxy_problems
 from leakrange.orchestrator.target_kinds.stored_model import load_model_target
@@ -47,11 +52,7 @@ class TrainTarget(BaseModel):
     @field_validator("model")
     @classmethod
     def _name_or_mapping(cls, value: Any) -> str | dict[str, Any]:
-        if isinstance(value, str) and value.strip():
-            return value.strip()
-        if isinstance(value, dict):
-            return value
-        raise ValueError("must be a zoo name or a mapping")
+        return name_or_mapping(value, "a zoo name")
 
 
 def secret_attribute_problems(train: TrainTarget, entry: Any, exercise: ExerciseSpec
