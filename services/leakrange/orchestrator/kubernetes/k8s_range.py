@@ -24,7 +24,7 @@ import logging
 import secrets
 import tempfile
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
@@ -45,7 +45,11 @@ from leakrange.orchestrator.kubernetes.pod_watch import (
     is_terminating,
     pod_death,
 )
-from leakrange.orchestrator.kubernetes.reference_jobs import ReferenceJobs, TemplateRenderer
+from leakrange.orchestrator.kubernetes.reference_jobs import (
+    ReferenceJobs,
+    TemplateRenderer,
+    reference_training_enabled,
+)
 from leakrange.orchestrator.kubernetes.values import PodPlacement, render_values
 
 if TYPE_CHECKING:
@@ -203,6 +207,16 @@ class KubernetesBackend(RangeBackend):
                                                  values]
         return ReferenceJobs(self._cluster.api_client, cast(TemplateRenderer, helm), self._chart,
                              self.namespace, release_name(exercise_id), files, **options)
+
+    def reference_fanout(self, exercise_id: str, should_stop: Callable[[], bool]
+                         ) -> ReferenceJobs | None:
+        """``reference_jobs`` for the exercise when the control plane's exercise defaults
+        enable ``referenceTraining`` (the runner then offers the fan-out to its attacks); the
+        Job's status is polled as often as the pods' during a deploy."""
+        if self._defaults is None or not reference_training_enabled([self._defaults]):
+            return None
+        return self.reference_jobs(exercise_id, should_stop=should_stop,
+                                   poll_interval_s=self._poll_s)
 
     # ------------------------------------------------------------------ watch
 

@@ -11,7 +11,10 @@ shards from the store and trains any that are missing itself. The Job pods see t
 store identity only (the chart's template), so the adversary's data reaches them through the
 adversary's store and nothing else.
 
-It implements ``leakrange.attacks.mia.reference_task.ReferenceFanout``.
+It implements ``leakrange.attacks.mia.reference_task.ReferenceFanout`` and the orchestrator's
+``reference_fanout.ShardJobs``: the runner drives it when an attack asks on its Run stream.
+The fan-out is on when the control plane's defaults for every exercise release (its
+``exercise-values.yaml``) enable ``referenceTraining`` (``reference_training_enabled``).
 """
 
 from __future__ import annotations
@@ -48,6 +51,19 @@ class JobOutcome:
     completed: frozenset[int]
     failed: frozenset[int]
     succeeded: bool
+
+
+def reference_training_enabled(values: Sequence[Mapping[str, Any] | Path]) -> bool:
+    """True when the merged release values (later files win) set
+    ``referenceTraining.enabled: true``, as ``helm -f`` would merge them."""
+    enabled = False
+    for item in values:
+        doc = item if not isinstance(item, Path) else \
+            yaml.safe_load(item.read_text(encoding="utf-8")) or {}
+        section = doc.get("referenceTraining") if isinstance(doc, Mapping) else None
+        if isinstance(section, Mapping) and "enabled" in section:
+            enabled = section["enabled"] is True
+    return enabled
 
 
 def parse_indexes(text: str | None) -> frozenset[int]:
@@ -93,6 +109,11 @@ class ReferenceJobs:
         self._poll_s = poll_interval_s
         self._should_stop = should_stop
         self._names = itertools.count()
+
+    @property
+    def timeout_s(self) -> float:
+        """Longest ``run`` follows one Job before it counts it as failed."""
+        return self._timeout_s
 
     # ----------------------------------------------------------------- render
 
