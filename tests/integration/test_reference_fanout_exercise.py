@@ -44,6 +44,7 @@ from tests.e2e.range_helpers import small_spec
 from tests.fixtures.inprocess_backend import InProcessBackend
 from tests.fixtures.kmock_server import CONTROL_CHART, EXERCISE_CHART, ChartRecorder, KubeEmulator
 from tests.integration.test_kubernetes_backend import (  # noqa: F401 - fixtures
+    control_defaults,
     core,
     deploy_ready,
     helm_binary,
@@ -286,3 +287,12 @@ def test_cancelling_the_exercise_during_the_fan_out_deletes_the_job(
     assert record.state == ExerciseState.CANCELLED
     assert pods.trained == []
     assert batch.list_namespaced_job(namespace).items == []
+
+
+def test_without_reference_training_in_the_defaults_no_fan_out_is_offered(
+    kube_emulator: KubeEmulator, namespace: str, recorder: ChartRecorder,  # noqa: F811
+    control_defaults: Path,  # noqa: F811
+) -> None:
+    kube = KubernetesBackend(ExerciseCluster(kube_emulator.api_client(), namespace), recorder,
+                             EXERCISE_CHART, defaults_values=control_defaults)
+    assert kube.reference_fanout("ex-any", lambda: False) is None
