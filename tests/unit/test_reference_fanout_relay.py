@@ -9,7 +9,7 @@ tests/integration/test_reference_fanout_rpc.py and test_reference_fanout_exercis
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -43,9 +43,11 @@ class Jobs:
     outcome: JobOutcome | BaseException
     timeout_s: float = 60.0
     runs: int = 0
+    ran: threading.Event = field(default_factory=threading.Event)
 
     def run(self, task: str, shards: int) -> JobOutcome:
         self.runs += 1
+        self.ran.set()
         if isinstance(self.outcome, BaseException):
             raise self.outcome
         return self.outcome
@@ -67,10 +69,14 @@ def _relay(tmp_path: Path, jobs: Jobs, stopped: bool = False) -> FanoutRelay:
     return relay
 
 
-def _answer(relay: FanoutRelay, task: str = TASK, shards: int = 3
+def _answer(relay: FanoutRelay, task: str = TASK, shards: int = 3, *, expected: bool = True
             ) -> attack_pb2.CompleteReferenceFanoutRequest | None:
+    """The relay's answer to one request; ``expected``: wait for it before the run's stream
+    ends (``close``), as a run that waits for its answer does."""
     answers = Answers()
     relay.handle(attack_pb2.ReferenceFanoutRequest(task=task, shards=shards), answers)  # type: ignore[arg-type]
+    if expected:
+        answers.done.wait(10)
     relay.close()
     return answers.calls[0] if answers.calls else None
 
@@ -138,9 +144,14 @@ def test_an_unexpected_error_is_answered_without_its_detail(tmp_path: Path) -> N
 
 
 def test_no_answer_when_the_exercise_is_stopping(tmp_path: Path) -> None:
-    assert _answer(_relay(tmp_path, Jobs(Cancelled("reference training cancelled")))) is None
+    cancelled = Jobs(Cancelled("reference training cancelled"))
+    relay, answers = _relay(tmp_path, cancelled), Answers()
+    relay.handle(attack_pb2.ReferenceFanoutRequest(task=TASK, shards=3), answers)  # type: ignore[arg-type]
+    assert cancelled.ran.wait(10)
+    relay.close()
+    assert answers.calls == []
     done = JobOutcome("j", frozenset({0, 1, 2}), frozenset(), True)
-    assert _answer(_relay(tmp_path, Jobs(done), stopped=True)) is None
+    assert _answer(_relay(tmp_path, Jobs(done), stopped=True), expected=False) is None
 
 
 def test_one_fan_out_at_a_time_per_run(tmp_path: Path) -> None:

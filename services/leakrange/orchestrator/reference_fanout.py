@@ -135,6 +135,8 @@ class FanoutRelay:
 
     def _serve(self, stub: attack_pb2_grpc.AttackStub, task: str, shards: int,
                problem: str) -> None:
+        if self.should_stop():
+            return  # the run ended or the exercise is stopping before the Job was created
         outcome = attack_pb2.ReferenceFanoutOutcome(succeeded=False, reason=problem)
         if not problem:
             assert self._jobs is not None
