@@ -296,3 +296,29 @@ def test_without_reference_training_in_the_defaults_no_fan_out_is_offered(
     kube = KubernetesBackend(ExerciseCluster(kube_emulator.api_client(), namespace), recorder,
                              EXERCISE_CHART, defaults_values=control_defaults)
     assert kube.reference_fanout("ex-any", lambda: False) is None
+
+
+def test_orphan_reference_jobs_of_a_killed_orchestrator_are_deleted_at_start_up(
+    kube_emulator: KubeEmulator, namespace: str, recorder: ChartRecorder,  # noqa: F811
+    control_defaults: Path,  # noqa: F811
+) -> None:
+    """A Job a previous orchestrator was following when it died is in no helm release: the
+    next one's ``cleanup_orphans`` deletes it (and leaves other Jobs of the namespace alone)."""
+    batch = client.BatchV1Api(kube_emulator.api_client())
+
+    def job(name: str, labels: dict[str, str]) -> dict[str, Any]:
+        return {"apiVersion": "batch/v1", "kind": "Job",
+                "metadata": {"name": name, "namespace": namespace, "labels": labels},
+                "spec": {"completionMode": "Indexed", "completions": 1, "template": {"spec": {
+                    "restartPolicy": "Never",
+                    "containers": [{"name": "c", "image": "leakrange/attack-mia"}]}}}}
+
+    batch.create_namespaced_job(namespace, job("ex-ex-0123456789ab-refs-t0-aaaa", {
+        "app.kubernetes.io/component": "reference-training",
+        "leakrange.io/exercise": "ex-0123456789ab"}))
+    batch.create_namespaced_job(namespace, job("someone-elses-job", {"app": "other"}))
+    kube = KubernetesBackend(ExerciseCluster(kube_emulator.api_client(), namespace), recorder,
+                             EXERCISE_CHART, defaults_values=control_defaults)
+    assert kube.cleanup_orphans() == ["ex-0123456789ab"]
+    assert [j.metadata.name for j in batch.list_namespaced_job(namespace).items] == [
+        "someone-elses-job"]

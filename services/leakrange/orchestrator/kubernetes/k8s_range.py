@@ -13,8 +13,8 @@ health checks.
 
 The orchestrator reaches the services through their ClusterIP Services
 (``ex-<id>-target.<ns>.svc:50051``, ``ex-<id>-<family>.<ns>.svc:50051``), as the chart's
-NetworkPolicies allow. ``cleanup_orphans`` removes every exercise release and tokens key of
-the namespace: at start-up, no exercise of this orchestrator runs yet.
+NetworkPolicies allow. ``cleanup_orphans`` removes every exercise release, tokens key and
+reference-training Job of the namespace: at start-up, no exercise of this orchestrator runs yet.
 """
 
 from __future__ import annotations
@@ -48,6 +48,7 @@ from leakrange.orchestrator.kubernetes.pod_watch import (
 from leakrange.orchestrator.kubernetes.reference_jobs import (
     ReferenceJobs,
     TemplateRenderer,
+    delete_orphan_jobs,
     reference_training_enabled,
 )
 from leakrange.orchestrator.kubernetes.values import PodPlacement, render_values
@@ -284,4 +285,6 @@ class KubernetesBackend(RangeBackend):
                 continue
             self._cluster.delete_exercise_tokens(self._tokens_secret, exercise_id)
             cleaned.add(exercise_id)
+        # Reference-training Jobs are created through the API, not by helm: not in a release.
+        cleaned |= delete_orphan_jobs(self._cluster.api_client, self.namespace, mine)
         return sorted(cleaned)

@@ -23,7 +23,7 @@ import itertools
 import json
 import tempfile
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol, cast
@@ -64,6 +64,46 @@ def reference_training_enabled(values: Sequence[Mapping[str, Any] | Path]) -> bo
         if isinstance(section, Mapping) and "enabled" in section:
             enabled = section["enabled"] is True
     return enabled
+
+
+def delete_orphan_jobs(api_client: client.ApiClient, namespace: str,
+                       keep: Collection[str]) -> set[str]:
+    """Delete the reference-training Jobs (and their pods) of every exercise not in ``keep``:
+    those a previous orchestrator was following when it was killed. Returns their exercise
+    ids. A namespace whose API serves no Jobs has none (404)."""
+    batch = client.BatchV1Api(api_client)
+    try:
+        jobs = batch.list_namespaced_job(
+            namespace, label_selector=f"app.kubernetes.io/component={COMPONENT}",
+            _request_timeout=REQUEST_TIMEOUT_S).items
+    except client.ApiException as err:
+        if err.status == 404:
+            return set()
+        raise Unavailable(f"kubernetes API: list jobs failed ({err.status} {err.reason})"
+                          ) from None
+    except urllib3.exceptions.HTTPError:
+        raise Unavailable("kubernetes API: list jobs failed (API server unreachable)") from None
+    orphans: set[str] = set()
+    for job in jobs:
+        meta = job.metadata
+        labels = (meta.labels if meta is not None else None) or {}
+        exercise = labels.get("leakrange.io/exercise")
+        if meta is None or not meta.name or not exercise or exercise in keep \
+                or labels.get("app.kubernetes.io/component") != COMPONENT:
+            continue
+        try:
+            batch.delete_namespaced_job(str(meta.name), namespace,
+                                        propagation_policy="Background",
+                                        _request_timeout=REQUEST_TIMEOUT_S)
+        except client.ApiException as err:
+            if err.status != 404:
+                raise Unavailable(f"kubernetes API: delete job failed ({err.status} "
+                                  f"{err.reason})") from None
+        except urllib3.exceptions.HTTPError:
+            raise Unavailable("kubernetes API: delete job failed (API server unreachable)"
+                              ) from None
+        orphans.add(exercise)
+    return orphans
 
 
 def parse_indexes(text: str | None) -> frozenset[int]:
