@@ -24,6 +24,8 @@ Contract every backend keeps:
 * ``teardown`` is idempotent and safe to call for an exercise that was never (fully) deployed.
 * ``cleanup_orphans`` runs at orchestrator start-up and removes services left behind by a
   previous orchestrator process (one that was killed before it could tear down).
+* ``federation_host`` (optional): a backend that runs federations itself returns its host;
+  ``teardown`` then also removes what that run left.
 """
 
 from __future__ import annotations
@@ -31,8 +33,12 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from leakrange.common.threat_model import Access
+
+if TYPE_CHECKING:
+    from leakrange.orchestrator.target_kinds.federated_host import FederationHost
 
 
 @dataclass(frozen=True)
@@ -92,3 +98,8 @@ class RangeBackend(ABC):
     @abstractmethod
     def close(self) -> None:
         """Tear down everything this backend started (orchestrator shutdown)."""
+
+    def federation_host(self, exercise_id: str) -> FederationHost | None:
+        """Where a ``federated`` target of ``exercise_id`` runs its federation when this
+        backend hosts it (pods on the Kubernetes range); ``None``: the local launcher."""
+        return None
