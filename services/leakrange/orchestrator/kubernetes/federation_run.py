@@ -103,6 +103,26 @@ def federation_values(exercise_id: str, clients: int, tokens_secret: str, *,
             "federation": federation}
 
 
+def put_run_inputs(store: ArtifactStore, exercise_id: str, job: FederationJob
+                   ) -> StoreObservations:
+    """Partitions under the partitions prefix (range store only), and the run's settings,
+    crafted model and holdout under its observation prefix, cleared of an earlier attempt."""
+    out = StoreObservations(store, observation_prefix(exercise_id))
+    for name in out.names():  # an earlier attempt's records: this run writes its own
+        store.delete_manifest(f"{out.prefix}/{name}")
+    prefix = partitions_prefix(exercise_id)
+    for k, (x, y) in enumerate(job.partitions):
+        data = save_tensors({"x": np.ascontiguousarray(x, dtype=np.float32),
+                             "y": np.ascontiguousarray(y, dtype=np.int64)})
+        store.publish(f"{prefix}/client-{k}", data, MEDIA_TENSORS)
+    out.write_json(SETTINGS, json.loads(job.settings.model_dump_json()))
+    if job.crafted is not None:
+        out.write_arrays(CRAFTED, job.crafted)
+    if job.holdout is not None:
+        out.write_arrays(HOLDOUT, job.holdout)
+    return out
+
+
 @dataclass(frozen=True)
 class RunJobOutcome:
     succeeded: bool
@@ -167,7 +187,7 @@ class KubernetesFederation:
                                        run_deadline_s=timeout_s)
         docs = self.render_run(run_values)  # before anything starts: the chart must have it
         try:
-            self._put_inputs(store, out, job)
+            put_run_inputs(store, self.exercise_id, job)
             self._install(values, clients, should_stop)
             ready = time.monotonic()
             outcome = self._run_job(docs, out, job.settings.rounds, clients,
@@ -184,23 +204,6 @@ class KubernetesFederation:
         now = time.monotonic()
         return HostedOutcome(out, done, now - started,
                              {"start_pods": ready - started, "run": now - ready})
-
-    # --------------------------------------------------------------- inputs
-
-    def _put_inputs(self, store: ArtifactStore, out: StoreObservations,
-                    job: FederationJob) -> None:
-        for name in out.names():  # an earlier attempt's records: this run writes its own
-            store.delete_manifest(f"{out.prefix}/{name}")
-        prefix = partitions_prefix(self.exercise_id)
-        for k, (x, y) in enumerate(job.partitions):
-            data = save_tensors({"x": np.ascontiguousarray(x, dtype=np.float32),
-                                 "y": np.ascontiguousarray(y, dtype=np.int64)})
-            store.publish(f"{prefix}/client-{k}", data, MEDIA_TENSORS)
-        out.write_json(SETTINGS, json.loads(job.settings.model_dump_json()))
-        if job.crafted is not None:
-            out.write_arrays(CRAFTED, job.crafted)
-        if job.holdout is not None:
-            out.write_arrays(HOLDOUT, job.holdout)
 
     # ---------------------------------------------------------------- pods
 
