@@ -274,7 +274,9 @@ class KubernetesFederation:
         self._api("create job", self._batch.create_namespaced_job, self.namespace, jobs[0])
         seen = -1
         while True:
-            status = self._api("read job", self._batch.read_namespaced_job_status, name,
+            # GET jobs/<name> carries the status: the orchestrator's Role grants "jobs", and
+            # jobs/status would be a subresource it does not need.
+            status = self._api("read job", self._batch.read_namespaced_job, name,
                                self.namespace).status
             states = {c.type: c for c in (getattr(status, "conditions", None) or [])
                       if c.status == "True"}
