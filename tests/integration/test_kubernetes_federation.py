@@ -60,7 +60,7 @@ from leakrange.orchestrator.target_kinds.federated_prepare import (
     split,
 )
 from leakrange.orchestrator.target_kinds.federated_run import FederatedRun
-from tests.fixtures.kmock_server import ChartRecorder, KubeEmulator
+from tests.fixtures.kmock_server import CONTROL_CHART, ChartRecorder, KubeEmulator
 from tests.integration.test_kubernetes_backend import (  # noqa: F401 - fixtures
     container,
     control_defaults,
@@ -110,6 +110,7 @@ class FederationController:
         self.fetched: dict[int, dict[str, np.ndarray]] = {}
         self.written: dict[str, dict[str, np.ndarray]] = {}
         self.install_values: dict[str, Any] = {}
+        self.images: set[str] = set()
         self.job: dict[str, Any] = {}
         self.error: BaseException | None = None
         self._thread = threading.Thread(target=self._run, daemon=True)
@@ -142,6 +143,9 @@ class FederationController:
         install = self._wait("the federation install", lambda: next(
             (i for i in self.recorder.installs if i.release == RELEASE), None))
         self.install_values = install.values[-1]
+        self.images = {c["image"] for d in install.manifests
+                       if d["kind"] in ("Deployment", "StatefulSet")
+                       for c in d["spec"]["template"]["spec"]["containers"]}
         for index in self._supernodes(install):  # the StatefulSet controller, then the
             self._fetch(install, index)  # kubelet: each init container, for real
         for pod in self.recorder.release_pods(RELEASE):
@@ -257,6 +261,9 @@ def test_a_completed_run_job_gives_the_run_the_serverapp_recorded(
         "observationPrefix": observation_prefix(EXERCISE)}
     assert controller.install_values["adversaries"] == []
     assert controller.install_values["target"]["enabled"] is False
+    # The control plane's exercise-values.yaml names the federation image (orchestrator.exercise).
+    version = yaml.safe_load((CONTROL_CHART / "Chart.yaml").read_text())["appVersion"]
+    assert controller.images == {f"leakrange/federation:{version}"}
     # Each SuperNode's init container fetched its own client's partition from the range store.
     spec = FederatedSpec.model_validate(FEDERATED)
     data = DatasetCache(store=range_store).get("digits")
