@@ -28,6 +28,8 @@ Contract every backend keeps:
   elsewhere (the Kubernetes backend's Indexed Jobs) returns them for a deployed exercise, and the
   runner then offers the fan-out to the attacks (``orchestrator/reference_fanout.py``); the
   default, ``None``, keeps every reference model in the attack service.
+* ``federation_host`` (optional): a backend that runs federations itself returns its host;
+  ``teardown`` then also removes what that run left.
 """
 
 from __future__ import annotations
@@ -41,6 +43,7 @@ from leakrange.common.threat_model import Access
 
 if TYPE_CHECKING:
     from leakrange.orchestrator.reference_fanout import ShardJobs
+    from leakrange.orchestrator.target_kinds.federated_host import FederationHost
 
 
 @dataclass(frozen=True)
@@ -106,3 +109,8 @@ class RangeBackend(ABC):
     @abstractmethod
     def close(self) -> None:
         """Tear down everything this backend started (orchestrator shutdown)."""
+
+    def federation_host(self, exercise_id: str) -> FederationHost | None:
+        """Where a ``federated`` target of ``exercise_id`` runs its federation when this
+        backend hosts it (pods on the Kubernetes range); ``None``: the local launcher."""
+        return None

@@ -161,7 +161,7 @@ class ExerciseRunner:
         target = kind.prepare(part, PrepareContext(
             self._store, self._datasets,
             progress=lambda done, total: self._progress(eid, "target_training", done, total),
-            should_stop=control.stopped,
+            should_stop=control.stopped, federation=self._backend.federation_host(eid),
         ))
         self._progress(eid, "target_training", 1, 1, "target ready")
         control.raise_if_stopped()

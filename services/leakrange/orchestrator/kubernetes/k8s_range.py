@@ -31,9 +31,11 @@ from typing import TYPE_CHECKING, Any, cast
 from leakrange.common.errors import InvalidArgument, RangeError, Unavailable
 from leakrange.orchestrator.backend import Deployment, RangeBackend, TargetDeploySpec
 from leakrange.orchestrator.kubernetes.cluster import ExerciseCluster, load_api_client
+from leakrange.orchestrator.kubernetes.federation_run import KubernetesFederation
 from leakrange.orchestrator.kubernetes.helm_runner import HelmClient, HelmRunner
 from leakrange.orchestrator.kubernetes.names import (
     DEFAULT_TOKENS_SECRET,
+    check_exercise_id,
     exercise_of_release,
     release_name,
     service_address,
@@ -91,6 +93,7 @@ class KubernetesBackend(RangeBackend):
         default_adversary_pod: PodPlacement | None = None,
         target_pod: PodPlacement | None = None,
         tokens_secret: str = DEFAULT_TOKENS_SECRET,
+        federation_image: str = "",
     ) -> None:
         self._cluster = cluster
         self._tokens_secret = tokens_secret
@@ -103,6 +106,7 @@ class KubernetesBackend(RangeBackend):
         self._adversary_pods = dict(adversary_pods or {})
         self._default_adversary_pod = default_adversary_pod
         self._target_pod = target_pod
+        self._federation_image = federation_image  # "" = the chart's (or defaults') image
         self._deployed: set[str] = set()
         self._values: dict[str, dict[str, object]] = {}  # exercise id -> its release values
         self._lock = threading.Lock()
@@ -218,6 +222,22 @@ class KubernetesBackend(RangeBackend):
             return None
         return self.reference_jobs(exercise_id, should_stop=should_stop,
                                    poll_interval_s=self._poll_s)
+
+    # ------------------------------------------------------------- federation
+
+    def federation_host(self, exercise_id: str) -> KubernetesFederation:
+        """A ``target.federated`` run in the cluster for ``exercise_id`` (``federation_run``):
+        SuperLink and SuperNode pods of its release, the run as a Job rendered by helm."""
+        check_exercise_id(exercise_id)
+        renderer = cast(TemplateRenderer, self._helm) if hasattr(self._helm, "template") \
+            else None
+        return KubernetesFederation(
+            self._cluster.api_client, lambda: self._cluster.pods(exercise_id),
+            self._cluster.warning_events, self._helm, renderer,
+            self._chart, self.namespace, exercise_id, self._tokens_secret,
+            defaults_values=[self._defaults] if self._defaults else [],
+            image=self._federation_image, ready_timeout_s=self._timeout_s,
+            poll_interval_s=self._poll_s, unschedulable_grace_s=self._grace_s)
 
     # ------------------------------------------------------------------ watch
 
