@@ -209,7 +209,7 @@ class ReferenceJobs:
         while True:
             if self._should_stop is not None and self._should_stop():
                 raise Cancelled("reference training cancelled")
-            job = self._call("read job", self._batch.read_namespaced_job_status, name,
+            job = self._call("read job", self._batch.read_namespaced_job, name,
                              self.namespace)
             status = job.status
             completed = parse_indexes(getattr(status, "completed_indexes", None))
