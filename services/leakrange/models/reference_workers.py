@@ -29,6 +29,8 @@ import numpy as np
 import torch
 
 from leakrange.common.errors import Cancelled, InvalidArgument
+from leakrange.models.malloc import keep_freed_memory
+from leakrange.models.precision import dtype_from_name, dtype_name
 from leakrange.models.recipe import TrainRecipe
 from leakrange.models.spec import ModelSpec
 from leakrange.models.trainer import ProgressFn, StopFn, input_tensor, training_tensors
@@ -112,6 +114,7 @@ def worker_logits(
     progress: ProgressFn | None,
     should_stop: StopFn | None,
     usage: WorkerUsage | None = None,
+    compute_dtype: torch.dtype = torch.float32,
 ) -> Iterator[tuple[int, int, np.ndarray]]:
     """Logits of the models in each range, trained by ``workers`` processes, in range order.
 
@@ -132,7 +135,7 @@ def worker_logits(
     ctx = worker_context()
     stop_event = ctx.Event()
     task_q, result_q = ctx.Queue(), ctx.Queue()
-    args = (spec.model_dump_json(), recipe.model_dump_json(), kernel,
+    args = (spec.model_dump_json(), recipe.model_dump_json(), kernel, dtype_name(compute_dtype),
             np.ascontiguousarray(x, dtype=np.float32), np.asarray(y, dtype=np.int64),
             np.ascontiguousarray(eval_x, dtype=np.float32), task_q, result_q, stop_event)
     procs = [ctx.Process(target=_worker_main, args=args, daemon=True)
@@ -250,13 +253,15 @@ def _next_result(
 
 
 def _worker_main(
-    spec_json: str, recipe_json: str, kernel: str, x: np.ndarray, y: np.ndarray,
+    spec_json: str, recipe_json: str, kernel: str, dtype: str, x: np.ndarray, y: np.ndarray,
     eval_x: np.ndarray, task_q: Any, result_q: Any, stop_event: Any,
 ) -> None:
     """One worker: tensors built once, then (rows, seeds) tasks until ``None``."""
     from leakrange.models.batched_trainer import models_logits
 
     torch.set_num_threads(1)
+    keep_freed_memory()
+    compute_dtype = dtype_from_name(dtype)
     dev = torch.device("cpu")
     spec = ModelSpec.model_validate_json(spec_json)
     recipe = TrainRecipe.model_validate_json(recipe_json)
@@ -271,7 +276,7 @@ def _worker_main(
         tid, members, seeds = task
         try:
             logits = models_logits(kernel, spec, recipe, xt, yt, members, seeds,  # type: ignore[arg-type]
-                                   eval_t, dev, stop_event.is_set)
+                                   eval_t, dev, stop_event.is_set, compute_dtype=compute_dtype)
         except Cancelled:
             result_q.put((tid, "cancelled", None))
             return
