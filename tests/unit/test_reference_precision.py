@@ -132,3 +132,27 @@ def test_sequential_kernel_ignores_precision():
                                    strategy="sequential", device=CPU, precision=p)
             for p in ("float32", "bfloat16")]
     np.testing.assert_array_equal(runs[0], runs[1])
+
+
+def test_fanout_task_carries_the_compute_dtype(tmp_path):
+    """Job pods train a shard as the attack would: the task document names the dtype; one
+    written before the field existed reads as float32, and an unknown dtype is refused."""
+    from leakrange.artifacts import FolderStore
+    from leakrange.attacks.mia.reference_task import read_task, write_task
+
+    store = FolderStore(tmp_path)
+    spec = spec_from_name_or_json("mlp", [3], 2)
+    x, y = np.zeros((4, 3), np.float32), np.array([0, 1, 0, 1])
+    kwargs = {"prefix": "cache/t", "spec": spec, "recipe": TrainRecipe(), "pool_x": x,
+              "pool_y": y, "eval_x": x, "masks": np.ones((1, 4), bool), "seeds": [0],
+              "ranges": [(0, 1)]}
+    assert read_task(store, write_task(store, **kwargs, compute_dtype="bfloat16")
+                     ).compute_dtype == "bfloat16"
+    doc = store.get_json(write_task(store, **kwargs).removeprefix("sha256:"))
+    assert doc["compute_dtype"] == "float32"
+    del doc["compute_dtype"]
+    assert read_task(store, f"sha256:{store.put_json(doc).sha256}").compute_dtype == "float32"
+    doc["compute_dtype"] = "float64"
+    with pytest.raises(InvalidArgument) as err:
+        read_task(store, f"sha256:{store.put_json(doc).sha256}")
+    assert err.value.field == "task.compute_dtype"
