@@ -156,3 +156,15 @@ def test_fanout_task_carries_the_compute_dtype(tmp_path):
     with pytest.raises(InvalidArgument) as err:
         read_task(store, f"sha256:{store.put_json(doc).sha256}")
     assert err.value.field == "task.compute_dtype"
+
+
+def test_keep_freed_memory_in_a_fresh_process():
+    """It changes the whole process's allocator, so it runs in a child (as in the workers)."""
+    import platform
+    import subprocess
+    import sys
+
+    out = subprocess.run([sys.executable, "-c", "from leakrange.models.malloc import "
+                          "keep_freed_memory; print(keep_freed_memory())"],
+                         capture_output=True, text=True, check=True, timeout=120)
+    assert out.stdout.strip() == str(platform.libc_ver()[0] == "glibc")
