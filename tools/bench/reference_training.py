@@ -54,8 +54,10 @@ wall seconds there are several times what a quiet machine takes:
   (same seeds, same run, load 8-11): bfloat16 118.0 CPU s, AUC 0.565 (0.546-0.586), TPR 3.4 %
   (2.2-4.8 %) at 1 % FPR, 0.64 % at 0.1 %; float32 200.9 CPU s, AUC 0.568 (0.549-0.590), 3.8 %
   (2.1-5.3 %), 0.48 %. Rerun alone on the final code (load 6.3): 117.0 CPU s, 223 s wall,
-  identical scores (bfloat16 training is deterministic too). 117 CPU s on 2 free cores is
-  about 59 s: the < 60 s goal is met only as that bound until a quiet machine shows it.
+  identical scores (bfloat16 training is deterministic too). With the fork server's preload
+  waited for at service start (``warm_up_workers``), at load 3.5: 110.6 CPU s, 99.5 s wall;
+  Adult LiRA-online-16 6.3 CPU s, 7.3 s wall. 110.6 CPU s on 2 free cores is about 55 s: the
+  < 60 s goal is met only as that bound until a quiet machine shows the wall time.
 
 Prints one JSON object on the last line: {"adult_mlp_16": {...}, ..., "mnist_cnn_64": {...}}.
 Other benchmarks import ``measure``.
