@@ -114,6 +114,10 @@ EXTRA_CASES: dict[str, AttackCase] = {
     # Memory check: 1,024 references for 1 epoch (peak RSS flat in the number of references).
     "lira_online_1024_1epoch": AttackCase("lira", {"reference_models": 1024, "online": True,
                                                    "epochs": 1}, 1024, "online"),
+    # LiRA-online-16 with float32 references whatever the CPU: what ``precision: auto`` is
+    # compared against (same seeds, so the same masks, initialisations and batch orders).
+    "lira_online_16_float32": AttackCase("lira", {"reference_models": 16, "online": True,
+                                                  "precision": "float32"}, 16, "online"),
 }
 
 
@@ -279,11 +283,18 @@ def run_one(target_name: str, key: str, workdir: Path, quick: bool,
         target_server.stop(grace=0)
     result = next(e.result for e in events if e.HasField("result"))
     facts = {m.name: m.value for m in result.metrics}
-    metrics = compute_mia_metrics(from_proto(result.scores), target.audit_member, n_bootstrap=0)
+    metrics = compute_mia_metrics(from_proto(result.scores), target.audit_member)
+
+    def ci(est: Any) -> list[float | None]:  # 95 % bootstrap interval (after the timing)
+        return [None if v is None else round(v, 4) for v in (est.ci_low, est.ci_high)]
+
     return {
         "auc": round(metrics.auc.value, 4),
         "tpr_at_1pct_fpr": round(metrics.tpr_at_fpr["1%"].value, 4),
         "tpr_at_0_1pct_fpr": round(metrics.tpr_at_fpr["0.1%"].value, 4),
+        "auc_ci": ci(metrics.auc), "tpr_at_1pct_fpr_ci": ci(metrics.tpr_at_fpr["1%"]),
+        "tpr_at_0_1pct_fpr_ci": ci(metrics.tpr_at_fpr["0.1%"]),
+        "reference_compute_bfloat16": bool(facts.get("reference_compute_bfloat16", 0.0)),
         "seconds": round(seconds, 2),
         "peak_rss_mb": peak_rss_mb(),
         # Forkserver workers are not this process's children: they report their own peak RSS

@@ -30,6 +30,17 @@ with other jobs at load 8-13 and wall times there mean little):
   epochs 4.20 / 1.35 / 2.04, 16 MNIST CNNs x 1 epoch 25.9 / 13.4 / 14.1; logits within 2e-4
   (MLP) and 2e-3 (CNN) of the sequential strategy's.
 
+Precision (``precision``; ``auto`` = bfloat16 mixed precision on CPUs with AMX, float32
+elsewhere). Same machine, one thread, CPU ms per model and training step of the MNIST CNN,
+2026-12-02 at load 5-10: grouped x8 channels-last float32 10.9, bfloat16 5.3 (autocast and
+casts in the graph alike; x16 5.4, x32 6.8, x1 14.7, so groups of 8 stay); NCHW bfloat16 14.6;
+convolution as im2col + bmm 45 (float32) / 27 (bfloat16). In bfloat16 the first block (the
+28x28x16 activations: convolution, max-pool and their backward) is about two thirds of the
+step, memory-bound; a hand-written 2x2 pool on strided views was 3x slower than torch's.
+Worker processes also keep freed heap memory (``malloc``): 10-20 % less CPU per step.
+LiRA-online-16 on the MNIST CNN end to end (``tools/bench/mia.py``, 2 workers): 118.0 CPU s
+in bfloat16 against 200.9 in float32 in the same run, attack strength within the CIs.
+
 CUDA: vmapped CNNs were 4.5x (16 models) to 19x (64) faster than a loop on an H200 (2026-11);
 the stacked kernels have not been measured on a GPU yet (no GPU was lent in this session;
 tests/unit/test_batched_training.py checks them behind ``requires_gpu``). Models are discarded
@@ -50,6 +61,7 @@ from torch.nn import functional as F
 from leakrange.common.errors import InvalidArgument
 from leakrange.models.determinism import deterministic_kernels, seeded_model, shuffle_generator
 from leakrange.models.device import pick_device
+from leakrange.models.precision import Precision, resolve_precision
 from leakrange.models.recipe import TrainRecipe
 from leakrange.models.reference_workers import WorkerUsage
 from leakrange.models.spec import ModelSpec
@@ -149,6 +161,7 @@ def train_reference_logits(
     progress: ProgressFn | None = None,
     should_stop: StopFn | None = None,
     usage: WorkerUsage | None = None,
+    precision: Precision = "float32",
 ) -> np.ndarray:
     """Logits ``[M, len(eval_x), num_classes]`` (float32) of M models, model m trained on
     ``x[train_masks[m]]`` with ``recipe`` and seed ``seeds[m]`` (all chunks of
@@ -157,7 +170,7 @@ def train_reference_logits(
     parts = [logits for _, _, logits in iter_reference_logits(
         spec, recipe, x, y, train_masks, eval_x, seeds=seeds, strategy=strategy,
         chunk_size=chunk_size, device=device, workers=workers, progress=progress,
-        should_stop=should_stop, usage=usage)]
+        should_stop=should_stop, usage=usage, precision=precision)]
     return np.concatenate(parts)
 
 
@@ -178,6 +191,7 @@ def iter_reference_logits(
     progress: ProgressFn | None = None,
     should_stop: StopFn | None = None,
     usage: WorkerUsage | None = None,
+    precision: Precision = "float32",
 ) -> Iterator[ChunkLogits]:
     """Train the models of each range in ``ranges`` (default: chunks of ``chunk_size``) and
     yield their logits on ``eval_x`` range by range, in order; nothing else is kept.
@@ -187,16 +201,19 @@ def iter_reference_logits(
     (sequential kernel) or range (batched kernel); ``should_stop`` is checked before every
     optimiser step and raises ``Cancelled``. ``usage`` receives the worker processes' CPU
     seconds and peak RSS (nothing without workers: this process's own usage is the caller's).
+    ``precision`` (``precision.resolve_precision``) is the batched kernel's compute dtype; the
+    sequential kernel always trains in float32.
     """
     masks = check_inputs(x, train_masks, seeds, chunk_size)
     dev = device or pick_device()
     kernel = resolve_strategy(spec, strategy, dev)
+    dtype = resolve_precision(precision, dev)
     todo = list(ranges) if ranges is not None else model_ranges(len(masks), chunk_size)
     if workers > 1 and dev.type == "cpu":
         from leakrange.models.reference_workers import worker_logits
 
         yield from worker_logits(spec, recipe, x, y, masks, eval_x, [int(s) for s in seeds],
-                                 kernel, todo, workers, progress, should_stop, usage)
+                                 kernel, todo, workers, progress, should_stop, usage, dtype)
         return
     xt, yt = training_tensors(spec, x, y, dev)
     eval_t = input_tensor(spec, eval_x, dev)
@@ -213,7 +230,8 @@ def iter_reference_logits(
         members = [np.flatnonzero(masks[m]) for m in range(start, stop)]
         logits = models_logits(kernel, spec, recipe, xt, yt, members,
                                [int(s) for s in seeds[start:stop]], eval_t, dev, should_stop,
-                               on_model=step if kernel == "sequential" else None)
+                               on_model=step if kernel == "sequential" else None,
+                               compute_dtype=dtype)
         if kernel == "batched":
             step(stop - start)
         yield start, stop, logits
@@ -231,11 +249,13 @@ def models_logits(
     dev: torch.device,
     should_stop: StopFn | None,
     on_model: Callable[[int], None] | None = None,
+    compute_dtype: torch.dtype = torch.float32,
 ) -> np.ndarray:
     """Train one model per (rows, seed) with ``kernel``; their logits on ``eval_t``, one
-    evaluation pass per model (sequential) or per chunk (batched)."""
+    evaluation pass per model (sequential) or per chunk (batched, in ``compute_dtype``)."""
     if kernel == "batched" and not recipe.model_by_model:
-        return _train_chunk(spec, recipe, xt, yt, members, seeds, eval_t, dev, should_stop)
+        return _train_chunk(spec, recipe, xt, yt, members, seeds, eval_t, dev, should_stop,
+                            compute_dtype)
     out = np.empty((len(seeds), eval_t.shape[0], spec.num_classes), dtype=np.float32)
     for i, (rows, seed) in enumerate(zip(members, seeds, strict=True)):
         check_stop(should_stop)
@@ -267,12 +287,14 @@ def _train_chunk(
     eval_t: torch.Tensor,
     dev: torch.device,
     should_stop: StopFn | None,
+    compute_dtype: torch.dtype = torch.float32,
 ) -> np.ndarray:
     """Train ``len(seeds)`` models with the stacked kernels, ``group_models`` at a time;
     return their logits on ``eval_t``."""
     groups = model_ranges(len(seeds), group_models(spec, dev))
     return np.concatenate([
-        _train_group(spec, recipe, xt, yt, members[a:b], seeds[a:b], eval_t, dev, should_stop)
+        _train_group(spec, recipe, xt, yt, members[a:b], seeds[a:b], eval_t, dev, should_stop,
+                     compute_dtype)
         for a, b in groups
     ])
 
@@ -287,8 +309,11 @@ def _train_group(
     eval_t: torch.Tensor,
     dev: torch.device,
     should_stop: StopFn | None,
+    compute_dtype: torch.dtype = torch.float32,
 ) -> np.ndarray:
-    """One stacked training run of ``len(seeds)`` models (``stacked_nets``)."""
+    """One stacked training run of ``len(seeds)`` models (``stacked_nets``): float32 master
+    weights and optimiser state, forward and backward in ``compute_dtype``, loss in float32;
+    the logits on ``eval_t`` in float32."""
     models = [seeded_model(spec, seed, dev) for seed in seeds]
     params, _ = stack_module_state(models)  # type: ignore[arg-type]  # zoo models: no buffers
     del models
@@ -309,9 +334,11 @@ def _train_group(
             for begin in range(0, longest, recipe.batch_size):
                 check_stop(should_stop)
                 idx = order[:, begin : begin + recipe.batch_size]
-                logits = stacked_forward(spec, params, xt[idx], training=True)
+                logits = stacked_forward(spec, params, xt[idx], training=True,
+                                         compute_dtype=compute_dtype)
                 # Sum over models of each model's mean loss: each model gets its own gradient.
-                losses = F.cross_entropy(logits.reshape(-1, n_classes), yt[idx].reshape(-1),
+                losses = F.cross_entropy(logits.float().reshape(-1, n_classes),
+                                         yt[idx].reshape(-1),
                                          label_smoothing=recipe.label_smoothing,
                                          reduction="none")
                 optimizer.zero_grad(set_to_none=True)

@@ -29,6 +29,8 @@ import numpy as np
 import torch
 
 from leakrange.common.errors import Cancelled, InvalidArgument
+from leakrange.models.malloc import keep_freed_memory
+from leakrange.models.precision import dtype_from_name, dtype_name
 from leakrange.models.recipe import TrainRecipe
 from leakrange.models.spec import ModelSpec
 from leakrange.models.trainer import ProgressFn, StopFn, input_tensor, training_tensors
@@ -90,12 +92,24 @@ def worker_context() -> Any:
     return ctx
 
 
-def warm_up_workers() -> None:
-    """Start the fork server now (a service calls this at start), not at the first run."""
+def warm_up_workers(timeout: float = 300.0) -> None:
+    """Start the fork server now (a service calls this at start), not at the first run, and
+    wait until its preload has finished: ``ensure_running`` returns at once (0.01 s), and the
+    first worker then waited for the server's imports of torch and torch._dynamo (14.4 s wall
+    on the loaded 2-core dev machine, 2026-12-02), time no run's CPU seconds showed. One
+    short-lived process forked now takes that wait at start-up instead."""
     from multiprocessing import forkserver
 
-    worker_context()
+    ctx = worker_context()
     forkserver.ensure_running()
+    with _main_not_reimported():
+        proc = ctx.Process(target=_ready, daemon=True)
+        proc.start()
+    proc.join(timeout)
+
+
+def _ready() -> None:
+    """A forked worker that only proves the fork server is serving."""
 
 
 def worker_logits(
@@ -112,6 +126,7 @@ def worker_logits(
     progress: ProgressFn | None,
     should_stop: StopFn | None,
     usage: WorkerUsage | None = None,
+    compute_dtype: torch.dtype = torch.float32,
 ) -> Iterator[tuple[int, int, np.ndarray]]:
     """Logits of the models in each range, trained by ``workers`` processes, in range order.
 
@@ -132,7 +147,7 @@ def worker_logits(
     ctx = worker_context()
     stop_event = ctx.Event()
     task_q, result_q = ctx.Queue(), ctx.Queue()
-    args = (spec.model_dump_json(), recipe.model_dump_json(), kernel,
+    args = (spec.model_dump_json(), recipe.model_dump_json(), kernel, dtype_name(compute_dtype),
             np.ascontiguousarray(x, dtype=np.float32), np.asarray(y, dtype=np.int64),
             np.ascontiguousarray(eval_x, dtype=np.float32), task_q, result_q, stop_event)
     procs = [ctx.Process(target=_worker_main, args=args, daemon=True)
@@ -250,13 +265,15 @@ def _next_result(
 
 
 def _worker_main(
-    spec_json: str, recipe_json: str, kernel: str, x: np.ndarray, y: np.ndarray,
+    spec_json: str, recipe_json: str, kernel: str, dtype: str, x: np.ndarray, y: np.ndarray,
     eval_x: np.ndarray, task_q: Any, result_q: Any, stop_event: Any,
 ) -> None:
     """One worker: tensors built once, then (rows, seeds) tasks until ``None``."""
     from leakrange.models.batched_trainer import models_logits
 
     torch.set_num_threads(1)
+    keep_freed_memory()
+    compute_dtype = dtype_from_name(dtype)
     dev = torch.device("cpu")
     spec = ModelSpec.model_validate_json(spec_json)
     recipe = TrainRecipe.model_validate_json(recipe_json)
@@ -271,7 +288,7 @@ def _worker_main(
         tid, members, seeds = task
         try:
             logits = models_logits(kernel, spec, recipe, xt, yt, members, seeds,  # type: ignore[arg-type]
-                                   eval_t, dev, stop_event.is_set)
+                                   eval_t, dev, stop_event.is_set, compute_dtype=compute_dtype)
         except Cancelled:
             result_q.put((tid, "cancelled", None))
             return

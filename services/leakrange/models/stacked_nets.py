@@ -15,6 +15,10 @@ would compute on its own batch, up to float rounding:
   in value and in gradient (ReLU is monotone, so it commutes with a max; where a window's max
   is <= 0 both give 0 and pass no gradient), and the ReLU then touches a quarter of the values.
 
+With ``compute_dtype`` (bfloat16, see ``precision``) the weights and inputs are cast inside
+the graph, so the kernels run in that dtype while the gradients reach the float32 parameters
+(the cast's backward casts them back) and the logits come out in ``compute_dtype``.
+
 Autograd differentiates these like any module, so one optimiser over the stacked parameters
 trains every model (Adam / SGD act elementwise). Compared with ``torch.vmap`` over
 ``functional_call`` this skips the per-call vmap machinery (wrapping, batching rules, and for
@@ -31,17 +35,21 @@ from leakrange.models.spec import ModelSpec
 
 
 def stacked_forward(
-    spec: ModelSpec, params: dict[str, torch.Tensor], x: torch.Tensor, *, training: bool
+    spec: ModelSpec, params: dict[str, torch.Tensor], x: torch.Tensor, *, training: bool,
+    compute_dtype: torch.dtype | None = None,
 ) -> torch.Tensor:
-    """Logits ``[N, B, num_classes]`` of the N stacked models on their inputs ``[N, B, ...]``."""
+    """Logits ``[N, B, num_classes]`` of the N stacked models on their inputs ``[N, B, ...]``,
+    computed in ``compute_dtype`` (default: the parameters' own dtype)."""
     n_models, batch = x.shape[0], x.shape[1]
+    if compute_dtype is not None and compute_dtype != next(iter(params.values())).dtype:
+        params = {name: p.to(compute_dtype) for name, p in params.items()}
     if spec.kind == "cnn":
         h = _conv_stack(spec, params, x)
         h = h.reshape(n_models, batch, -1)
         if spec.dropout > 0:
             h = F.dropout(h, spec.dropout, training)
         return _linear(h, params["out.weight"], params["out.bias"])
-    h = x.reshape(n_models, batch, -1)
+    h = x.reshape(n_models, batch, -1).to(params["out.weight"].dtype)
     if spec.kind == "mlp":
         for i in range(1, len(spec.hidden) + 1):
             h = torch.relu(_linear(h, params[f"fc{i}.weight"], params[f"fc{i}.bias"]))
@@ -61,8 +69,11 @@ def _conv_stack(spec: ModelSpec, params: dict[str, torch.Tensor], x: torch.Tenso
     n_models, batch = x.shape[0], x.shape[1]
     # [N, B, C, H, W] -> [B, N * C, H, W]: model m owns channels m*C .. (m+1)*C - 1.
     h = x.transpose(0, 1).reshape(batch, n_models * x.shape[2], *x.shape[3:])
-    if h.device.type == "cpu":
-        h = h.contiguous(memory_format=torch.channels_last)
+    dtype = params["conv1.weight"].dtype
+    if h.device.type == "cpu":  # one copy: to the weights' dtype and channels-last at once
+        h = h.to(dtype=dtype, memory_format=torch.channels_last)
+    else:
+        h = h.to(dtype)
     pad = spec.kernel_size // 2
     for i in range(1, len(spec.channels) + 1):
         weight = params[f"conv{i}.weight"]  # [N, out, in, k, k]

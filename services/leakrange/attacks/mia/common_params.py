@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Literal
 
 import numpy as np
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from leakrange.attacks.base import AttackParams
 from leakrange.attacks.context import RunContext
@@ -23,6 +23,20 @@ class ReferenceParams(AttackParams):
                     "known (default: half of the adversary's pool).")
     strategy: Literal["auto", "batched", "sequential"] = Field(
         default="auto", description="Train reference models at once (vmap) or one by one.")
+    precision: Literal["auto", "float32", "bfloat16"] = Field(
+        default="auto",
+        description="Number format of batched reference training: bfloat16 computes in "
+                    "bfloat16 with float32 weights and optimiser state (mixed precision); "
+                    "auto picks it on CPUs with AMX bfloat16 units and float32 elsewhere. "
+                    "Evaluation is float32 either way. The result states the choice "
+                    "(reference_compute_bfloat16).")
+
+    @model_validator(mode="after")
+    def _precision_needs_batched(self) -> ReferenceParams:
+        if self.precision == "bfloat16" and self.strategy == "sequential":
+            raise ValueError("precision bfloat16 needs strategy auto or batched (the sequential "
+                             "kernel trains in float32)")
+        return self
 
 
 def population(ctx: RunContext, attack: str, minimum: int = 2) -> tuple[np.ndarray, np.ndarray]:

@@ -147,6 +147,7 @@ class LiraAttack(Attack):
         refs = train_references(
             ctx, n_models=params.reference_models, pool_x=pool_x, pool_y=pool_y, extra_x=extra,
             spec=spec, recipe=recipe, seed=ctx.seed, strategy=params.strategy,
+            precision=params.precision,
             train_size=params.train_size, online=params.online,
             tag=f"lira-aug{params.augmentations}",
         )

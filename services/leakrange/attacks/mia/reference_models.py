@@ -31,6 +31,7 @@ from leakrange.models.batched_trainer import (
     resolve_strategy,
     resolve_workers,
 )
+from leakrange.models.precision import dtype_name, resolve_precision
 from leakrange.models.reference_workers import WorkerUsage
 
 CACHE_VERSION = "2"
@@ -193,6 +194,7 @@ def train_references(
     tag: str = "",
     train_size: int | None = None,
     online: bool = False,
+    precision: str = "auto",
 ) -> ReferencePool:
     """Train (or find in the store) ``n_models`` reference models; their logits on ``pool_x``
     and ``extra_x`` as store shards.
@@ -203,6 +205,8 @@ def train_references(
     that are missing. With ``ctx.reference_fanout`` the missing shards are written as a task
     (``reference_task``) and trained elsewhere (Kubernetes Indexed Jobs); shards that do not
     come back are trained here. On CPU the models train in ``ctx.cores`` worker processes.
+    ``precision`` (``models.precision``): the batched kernel's compute dtype, stated in the
+    facts as ``reference_compute_bfloat16`` (1 or 0) and part of the cache key.
     """
     plan = plan_pool(n_models, len(pool_x), seed, online=online, train_size=train_size)
     masks = plan.masks
@@ -210,8 +214,14 @@ def train_references(
         ctx.log(f"warning: reference models train on {plan.facts['reference_train_records']:.0f}"
                 f" records each, not the requested {train_size}: the adversary's pool of "
                 f"{len(pool_x)} records is too small")
+    dev = pick_device()
+    kernel = resolve_strategy(spec, strategy, dev)  # type: ignore[arg-type]
+    # The sequential kernel and model-by-model recipes (DP-SGD, early stopping) train float32.
+    stacked = kernel == "batched" and not recipe.model_by_model
+    compute = dtype_name(resolve_precision(precision, dev) if stacked else torch.float32)
     key = cache_key(pool_x, pool_y, extra_x, masks, spec.model_dump(), recipe.model_dump(),
-                    n_models, seed, tag, SHARD_MODELS)
+                    n_models, seed, tag, SHARD_MODELS,
+                    *([compute] if compute != "float32" else []))
     prefix = f"cache/mia/references/{key}"
     ranges = model_ranges(n_models, SHARD_MODELS)
     found = {r: sha for r in ranges if (sha := stored_shard(ctx.store, prefix, r)) is not None}
@@ -221,7 +231,8 @@ def train_references(
     remote = 0
     if todo and ctx.reference_fanout is not None:
         task = write_task(ctx.store, prefix=prefix, spec=spec, recipe=recipe, pool_x=pool_x,
-                          pool_y=pool_y, eval_x=eval_x, masks=masks, seeds=seeds, ranges=todo)
+                          pool_y=pool_y, eval_x=eval_x, masks=masks, seeds=seeds, ranges=todo,
+                          compute_dtype=compute)
         ctx.progress("reference_training", n_models - sum(b - a for a, b in todo), n_models,
                      f"{len(todo)} reference shards fanned out")
         ctx.reference_fanout.train_shards(task, len(todo))
@@ -233,12 +244,12 @@ def train_references(
         if todo:
             ctx.log(f"warning: {len(todo)} reference shards did not come back from the fan-out;"
                     " training them here")
-    dev = pick_device()
-    kernel = resolve_strategy(spec, strategy, dev)  # type: ignore[arg-type]
     workers = resolve_workers(dev, ctx.cores, n_models, spec)
     facts = {**plan.facts, "threads": float(workers if workers > 1 else torch.get_num_threads()),
              "reference_workers": float(workers),
-             "reference_kernel_batched": float(kernel == "batched")}
+             "reference_kernel_batched": float(kernel == "batched"),
+             # Facts are numbers: 1 = trained in bfloat16 (mixed precision), 0 = float32.
+             "reference_compute_bfloat16": float(compute == "bfloat16")}
     if ctx.reference_fanout is not None:
         facts["reference_shards_remote"] = float(remote)
         facts["reference_shards_local"] = float(len(todo))
@@ -251,7 +262,7 @@ def train_references(
             strategy=kernel, device=dev, workers=workers, ranges=todo,
             progress=lambda done, _total: ctx.progress(
                 "reference_training", already + done, n_models, "reference models trained"),
-            should_stop=ctx.cancelled, usage=usage,
+            should_stop=ctx.cancelled, usage=usage, precision=compute,  # type: ignore[arg-type]
         ):
             found[(start, stop)] = store_shard(ctx.store, prefix, (start, stop), logits,
                                                len(pool_x))

@@ -51,6 +51,7 @@ class ReferenceTask:
     ranges: list[tuple[int, int]]
     n_pool: int
     arrays: str  # sha256 of the safetensors blob: x, y, eval_x, masks
+    compute_dtype: str = "float32"  # the batched kernel's (``models.precision``)
 
 
 def shard_name(prefix: str, bounds: tuple[int, int]) -> str:
@@ -80,7 +81,7 @@ def store_shard(store: ArtifactStore, prefix: str, bounds: tuple[int, int],
 def write_task(
     store: ArtifactStore, *, prefix: str, spec: ModelSpec, recipe: TrainRecipe,
     pool_x: np.ndarray, pool_y: np.ndarray, eval_x: np.ndarray, masks: np.ndarray,
-    seeds: list[int], ranges: list[tuple[int, int]],
+    seeds: list[int], ranges: list[tuple[int, int]], compute_dtype: str = "float32",
 ) -> str:
     """Store the task (arrays blob + JSON document); returns ``sha256:<hex>`` of the document."""
     arrays = store.put_bytes(st_save({
@@ -92,7 +93,7 @@ def write_task(
     doc = {"kind": TASK_KIND, "version": TASK_VERSION, "prefix": prefix,
            "spec": spec.model_dump(mode="json"), "recipe": recipe.model_dump(mode="json"),
            "seeds": [int(s) for s in seeds], "ranges": [[int(a), int(b)] for a, b in ranges],
-           "n_pool": len(pool_x), "arrays": arrays.sha256}
+           "n_pool": len(pool_x), "arrays": arrays.sha256, "compute_dtype": compute_dtype}
     return f"sha256:{store.put_json(doc).sha256}"
 
 
@@ -119,8 +120,12 @@ def read_task(store: ArtifactStore, ref: str) -> ReferenceTask:
             raise InvalidArgument(f"task.{field}", "must be a non-empty string")
     if not isinstance(doc.get("n_pool"), int) or doc["n_pool"] < 1:
         raise InvalidArgument("task.n_pool", "must be a positive integer")
+    compute = doc.get("compute_dtype", "float32")  # absent in documents written before it
+    if compute not in ("float32", "bfloat16"):
+        raise InvalidArgument("task.compute_dtype", "must be float32 or bfloat16")
     return ReferenceTask(doc["prefix"], spec, recipe, seeds,
-                         [(int(a), int(b)) for a, b in ranges], doc["n_pool"], doc["arrays"])
+                         [(int(a), int(b)) for a, b in ranges], doc["n_pool"], doc["arrays"],
+                         compute)
 
 
 def _is_range(r: Any, n: int) -> bool:
@@ -153,6 +158,7 @@ def train_task_shard(
     for start, stop, logits in iter_reference_logits(
         task.spec, task.recipe, x, y, masks, eval_x, seeds=task.seeds, strategy="auto",
         device=dev, workers=workers, ranges=[bounds], should_stop=should_stop,
+        precision=task.compute_dtype,  # type: ignore[arg-type]
     ):
         store_shard(store, task.prefix, (start, stop), logits, task.n_pool)
     return True

@@ -101,7 +101,7 @@ class RmiaAttack(Attack):
             refs = train_references(
                 ctx, n_models=params.reference_models, pool_x=pool_x, pool_y=pool_y,
                 extra_x=audit_x[:0], spec=spec, recipe=recipe, seed=ctx.seed,
-                strategy=params.strategy, online=True,
+                strategy=params.strategy, precision=params.precision, online=True,
                 train_size=params.train_size, tag="rmia-online",
             )
             mean_p = RunningMean.zeros(len(pool_y) - n_train)
@@ -115,6 +115,7 @@ class RmiaAttack(Attack):
                 ctx, n_models=params.reference_models, pool_x=pop_x[train_idx],
                 pool_y=pop_y[train_idx], extra_x=np.concatenate([audit_x, z_x]), spec=spec,
                 recipe=recipe, seed=ctx.seed, strategy=params.strategy,
+                precision=params.precision,
                 train_size=params.train_size, tag="rmia-offline",
             )
             xz_y = np.concatenate([audit_y, z_y])

@@ -74,7 +74,7 @@ class ShadowAttack(Attack):
         pool_refs = train_references(
             ctx, n_models=params.reference_models, pool_x=pop_x, pool_y=pop_y,
             extra_x=pop_x[:0], spec=spec, recipe=reference_recipe(ctx, params.epochs),
-            seed=ctx.seed, strategy=params.strategy,
+            seed=ctx.seed, strategy=params.strategy, precision=params.precision,
             train_size=params.train_size, tag="shadow",
         )
         refs = pool_refs.load_all()  # at most 256 shadow models
