@@ -20,7 +20,7 @@ from leakrange.common.attack_info import MEMBERSHIP, RECORD_RECONSTRUCTION
 from leakrange.common.errors import InvalidArgument
 from leakrange.common.tensors import from_proto
 from leakrange.scoring.record_reconstruction import RecordReconstructionScorer
-from tests.fixtures.federated import run_federated, simulated_run
+from tests.fixtures.federated import EXERCISE, run_federated, simulated_run
 
 FAST = {"iterations": 60, "restarts": 1}
 
@@ -94,7 +94,7 @@ def curious_client():
 
 
 def test_a_curious_client_gets_only_global_models(curious_client) -> None:
-    view = curious_client.adversary_view(type("E", (), {"seed": 0})(), None)
+    view = curious_client.adversary_view(EXERCISE, None)
     names = list(view.data.audit.tensors)
     assert not [n for n in names if n.startswith("fl.update")]
     assert [n for n in names if n.startswith("fl.global")]

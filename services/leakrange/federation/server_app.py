@@ -5,8 +5,11 @@ honest server runs it, recording what the threat model lets the adversary see.
 - when the adversary is the server (``record_updates``), the global model of each round and
   every client's returned weights with its record count (an honest-but-curious server sees
   exactly these);
-- when the adversary is a malicious server (``crafted_file``), the global model it sends in
-  ``crafted_round`` is replaced by the crafted one (``imprint.py``) before it goes out;
+- when the adversary is a malicious server (``crafted_file``), in ``crafted_round`` it sends
+  the global model with Robbing the Fed's imprint block in front (``models/imprint.py``; the
+  block's weights crafted range side by ``fl_attacks.imprint.imprint_model``) and tells the
+  clients the spec of that model; the round's aggregate is then dropped and the federation goes
+  on from the global model the crafted one stood in for (the server keeps its own model);
 - always a ``done.json`` per finished round (the range's own progress record);
 - every ``eval_every`` rounds, the global model's accuracy on the range's holdout (records no
   client holds), as ``eval.json`` (``evaluation.py``: Flower's central ``evaluate_fn``).
@@ -35,6 +38,7 @@ from leakrange.federation.observation_files import (
     write_json,
 )
 from leakrange.federation.settings import FederationSettings
+from leakrange.models.imprint import imprinted_state
 
 app = ServerApp()
 
@@ -46,13 +50,25 @@ class RecordingFedAvg(FedAvg):
                          min_available_nodes=n)
         self._s = settings
         self._out = Path(settings.out_dir)
+        self._honest: ArrayRecord | None = None  # the global model a crafted round stood in for
+
+    def _crafted(self, server_round: int) -> bool:
+        s = self._s
+        return bool(s.crafted_file) and server_round == s.crafted_round
 
     def configure_train(self, server_round: int, arrays: ArrayRecord, config: ConfigRecord,
                         grid: Grid) -> Iterable[Message]:
         s = self._s
-        if s.crafted_file and server_round == s.crafted_round:
-            crafted = read_arrays(Path(s.crafted_file))
-            arrays = ArrayRecord({k: torch.from_numpy(v) for k, v in crafted.items()})
+        if self._crafted(server_round):
+            crafted = s.crafted_model()
+            if crafted is None:
+                raise ValueError("crafted_file needs crafted_model_spec")
+            block = {k: torch.from_numpy(v) for k, v in read_arrays(Path(s.crafted_file)).items()}
+            self._honest = arrays
+            arrays = ArrayRecord(imprinted_state(block, arrays.to_torch_state_dict()))
+            # a copy: Flower hands the same train config to every round
+            config = ConfigRecord({**dict(config.items()),
+                                   "model-spec": crafted.model_dump_json()})
         if s.record_updates:
             write_arrays(round_dir(self._out, server_round) / GLOBAL,
                          {k: v.numpy() for k, v in arrays.to_torch_state_dict().items()})
@@ -74,6 +90,8 @@ class RecordingFedAvg(FedAvg):
                 write_arrays(client_file(self._out, server_round, k),
                              {name: v.numpy() for name, v in state.items()})
         result = super().aggregate_train(server_round, replies)
+        if self._crafted(server_round) and self._honest is not None:
+            result = (self._honest, result[1])
         write_json(round_dir(self._out, server_round) / DONE,
                    {"round": server_round, "clients": clients,
                     "failures": sum(1 for m in replies if m.has_error())})
