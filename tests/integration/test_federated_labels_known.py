@@ -120,3 +120,17 @@ def test_report_states_the_labels_were_known(federated_attack_stub, fedsgd_pairs
     html = " ".join(render_html(report).split())
     assert "clients attacked 0, 1; labels known to the attacker" in html
     assert "given (labels known to the attacker)" in html
+
+
+def test_robbing_the_fed_takes_granted_labels(federated_attack_stub, range_store) -> None:
+    run = simulated_run(clients=2, records_per_client=4, batch_size=4, rounds=1, model="cnn",
+                        adversary={"role": "malicious_server", "bins": 64})
+    out = run_federated(federated_attack_stub, run, "robbing_the_fed", threat_model=GRANTED)
+    labels = from_proto(out.result.reconstructed_labels)
+    clients = from_proto(out.result.outputs["client"])
+    given = _metrics(out.result)["labels_given"]
+    for k, rows in enumerate(run.partitions):
+        if (clients == k).sum() == len(rows):  # every record had a bin of its own
+            assert labels[clients == k].tolist() == sorted(run.data.y[rows].tolist())
+    assert given >= 1 and given == sum(
+        (clients == k).sum() == len(rows) for k, rows in enumerate(run.partitions))

@@ -7,7 +7,9 @@ records) and reads each client's records out of the block's gradient in closed f
 record alone in its bin.
 
 Labels are not part of the closed form; they are read off the last layer's gradient as a
-multiset (LLG, ``fl_attacks.batch_labels``) and assigned in order.
+multiset (LLG, ``fl_attacks.batch_labels``), or taken from the threat model when it grants them
+and every record came out of a bin of its own, and assigned in order (the bins do not say which
+label is whose).
 """
 
 from __future__ import annotations
@@ -66,9 +68,12 @@ class RobbingTheFed(FederatedAttack):
             if len(rec.inputs) == 0:
                 raise FailedPrecondition(f"no record could be read out in round {r}")
             x = np.clip(rec.inputs.detach().numpy(), 0.0, 1.0)
+            granted = obs.granted_labels(r, k)
+            if granted is not None and len(granted) == len(x):
+                return x, granted, {"bins_read": float(len(x)), "labels_given": 1.0}
             labels = batch_labels(model, list(update.gradients.values()),
                                   obs.spec.num_classes, len(x)).numpy()
-            return x, labels, {"bins_read": float(len(x))}
+            return x, labels, {"bins_read": float(len(x)), "labels_given": 0.0}
 
         crafted = Observation.of(ctx).recipe.crafted_round
         if p.rounds is None and crafted:

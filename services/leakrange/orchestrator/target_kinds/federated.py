@@ -16,6 +16,7 @@ target:
     model: mlp-small
     eval_every: 1                # global model's accuracy on the holdout every N rounds
     adversary: {role: honest_server}   # honest_server | malicious_server | client
+threat_model: {knowledge: {labels_known: true}}   # server roles: the batches' labels granted
 ```
 
 The range draws each client's partition and a holdout no client holds from the data set (ground
