@@ -158,6 +158,9 @@ def test_the_flower_environment_runs_the_apps_without_the_protobuf_7_stubs() -> 
     python = find_flower_env().tool("python")
     code = ("import sys, google.protobuf as pb; "
             "import leakrange.federation.server_app, leakrange.federation.client_app; "
+            # The Kubernetes range's pieces run there too: the store writer, the run Job.
+            "import leakrange.federation.observation_store, leakrange.federation.submit_run; "
+            "import leakrange.federation.fetch_partition; "
             "assert not [m for m in sys.modules if m.startswith('leakrange.v1')]; "
             "print(pb.__version__)")
     out = subprocess.run([python, "-c", code], capture_output=True, text=True, timeout=300,

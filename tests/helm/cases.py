@@ -26,6 +26,7 @@ EXERCISE_CASES: dict[str, list[Path]] = {
     "endpoint": [EXERCISE_BASE, VALUES_DIR / "exercise-endpoint.yaml"],
     "tls": [EXERCISE_BASE, VALUES_DIR / "exercise-tls.yaml"],
     "federated": [EXERCISE_BASE, VALUES_DIR / "exercise-federated.yaml"],
+    "federated-run": [EXERCISE_BASE, VALUES_DIR / "exercise-federated-run.yaml"],
     "reference-jobs": [EXERCISE_BASE, VALUES_DIR / "exercise-reference-jobs.yaml"],
 }
 # Rendered from the control plane's own exercise-values.yaml + one exercise's spec.

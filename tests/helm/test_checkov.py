@@ -3,8 +3,9 @@ its own venv by `make checkov` (part of `make test`), configured by helm/.checko
 
 The control-plane chart is scanned with its ci/ values (offline `helm template` cannot look up
 the API server's address), the exercise chart with its bare defaults, which render every object
-(a scanner once reported this chart clean after scanning nothing). Every skipped check, global
-or annotated on an object, must be explained in the control-plane chart's README.
+(a scanner once reported this chart clean after scanning nothing), and once more with the
+federation and its run Job on (``federation.enabled`` is off by default). Every skipped check,
+global or annotated on an object, must be explained in the control-plane chart's README.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.helm.rendering import CONTROL_CHART, EXERCISE_CHART, ROOT, Manifests
+from tests.helm.rendering import CONTROL_CHART, EXERCISE_CHART, ROOT, VALUES_DIR, Manifests
 
 CHECKOV = ROOT / ".venv-checkov" / "bin" / "checkov"
 CONFIG = ROOT / "helm" / ".checkov.yaml"
@@ -30,6 +31,9 @@ SCANS = {
                 "--var-file", str(CONTROL_CHART / "ci" / "default-values.yaml")],
     "exercise+images": ["-d", str(EXERCISE_CHART), "-d", str(ROOT / "attack-images"),
                         "--framework", "helm", "dockerfile"],
+    # The federation (off by default) with its run Job, as the orchestrator renders it.
+    "exercise-federation": ["-d", str(EXERCISE_CHART), "--framework", "helm", "--var-file",
+                            str(VALUES_DIR / "exercise-federated-run.yaml")],
 }
 
 
@@ -58,7 +62,7 @@ def reports(helm_bin: Path) -> dict[str, list[dict[str, Any]]]:
 
 @pytest.mark.parametrize(("scan", "check_type", "min_resources"), [
     ("control", "helm", 20), ("exercise+images", "helm", 7),
-    ("exercise+images", "dockerfile", 6),
+    ("exercise+images", "dockerfile", 6), ("exercise-federation", "helm", 8),
 ])
 def test_checkov_finds_nothing_it_was_not_told_about(
     reports: dict[str, list[dict[str, Any]]], scan: str, check_type: str, min_resources: int,

@@ -60,6 +60,10 @@ def test_tmp_is_an_emptydir_and_only_the_orchestrator_gets_an_api_token(
         assert spec["automountServiceAccountToken"] is (component == "orchestrator")
 
 
+# The federation's run: Flower's pods and the run Job only, no range gRPC service yet.
+NO_GRPC_SERVICE = "exercise/federated-run"
+
+
 @pytest.mark.parametrize("case", ALL_IDS)
 def test_grpc_services_use_native_grpc_probes(
     all_renders: dict[str, Manifests], case: str
@@ -77,7 +81,7 @@ def test_grpc_services_use_native_grpc_probes(
             for probe in ("startupProbe", "livenessProbe", "readinessProbe"):
                 assert container[probe]["grpc"] == {"port": grpc_port}, probe
             checked += 1
-    assert checked >= 1
+    assert checked >= 1 or case == NO_GRPC_SERVICE
 
 
 @pytest.mark.parametrize("case", ALL_IDS)
@@ -99,7 +103,7 @@ def test_grpc_services_drain_with_a_pre_stop_hook_and_a_drain_delay(
             assert sleep > 0 and delay > 0, where
             assert sleep + delay < spec.get("terminationGracePeriodSeconds", 30), where
             checked += 1
-    assert checked >= 1
+    assert checked >= 1 or case == NO_GRPC_SERVICE
 
 
 @pytest.mark.parametrize("case", EXERCISE_IDS)

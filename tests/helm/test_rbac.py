@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -127,3 +128,40 @@ def test_api_server_cidrs_are_required_when_they_cannot_be_looked_up(helm_bin: P
     proc = helm_template(helm_bin, CONTROL_CHART, [], CONTROL_RELEASE)
     assert proc.returncode != 0
     assert "networkPolicy.apiServer.cidrs is required" in proc.stderr
+
+
+# Kubernetes client method (``<verb>_namespaced_<kind>``) -> the Role rule it needs.
+API_VERBS = {"read": "get", "list": "list", "create": "create", "delete": "delete",
+             "patch": "patch", "replace": "update"}
+API_KINDS = {
+    "job": ("batch", "jobs"),
+    "job_status": ("batch", "jobs/status"),
+    "network_policy": ("networking.k8s.io", "networkpolicies"),
+    "secret": ("", "secrets"),
+    "event": ("", "events"),
+    "pod": ("", "pods"),
+    "pod_log": ("", "pods/log"),
+    "pod_status": ("", "pods/status"),
+}
+# Outside the chart only: the tokens Secret is created by the chart, so the orchestrator's
+# create (a fallback for clusters set up by hand) is never reached under this Role.
+OUTSIDE_THE_CHART = {("create", "secret")}
+ORCHESTRATOR_K8S = Path(__file__).resolve().parents[2] / "services/leakrange/orchestrator"
+
+
+def test_role_grants_every_api_call_the_orchestrator_makes(
+    control_renders: dict[str, Manifests],
+) -> None:
+    """Every ``<verb>_namespaced_<kind>`` call in the orchestrator's code is allowed by the Role
+    (a call the Role does not allow fails only on a real cluster: kmock checks no RBAC)."""
+    grants = _grants(control_renders["defaults"].named("Role", "range-leakrange-orchestrator"))
+    pattern = re.compile(r"\.(read|list|create|delete|patch|replace)_namespaced_([a-z_]+)\b")
+    calls: set[tuple[str, str]] = set()
+    for source in ORCHESTRATOR_K8S.rglob("*.py"):
+        calls.update(pattern.findall(source.read_text()))
+    assert calls, "no Kubernetes API calls found: the scan is broken"
+    for verb, kind in sorted(calls - OUTSIDE_THE_CHART):
+        assert kind in API_KINDS, f"add {kind!r} to API_KINDS"
+        rule = API_KINDS[kind]
+        assert API_VERBS[verb] in grants.get(rule, set()), (
+            f"{verb}_namespaced_{kind} needs {API_VERBS[verb]} on {rule}, which the Role lacks")

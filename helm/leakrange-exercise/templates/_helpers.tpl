@@ -324,7 +324,7 @@ tolerations:
 {{- if not (include "leakrange-exercise.isCount" .Values.target.gpu) -}}
 {{- $errors = append $errors "target.gpu must be a non-negative integer" -}}
 {{- end -}}
-{{- if not .Values.adversaries -}}
+{{- if and (not .Values.adversaries) (not .Values.federation.enabled) -}}
 {{- $errors = append $errors "adversaries must list at least one adversary" -}}
 {{- end -}}
 {{- $seen := dict -}}

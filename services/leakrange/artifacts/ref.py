@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from leakrange.common.errors import InvalidArgument
-from leakrange.v1 import common_pb2
+
+if TYPE_CHECKING:  # the federation image (protobuf 6) uses the store without the stubs
+    from leakrange.v1 import common_pb2
 
 SHA256_PREFIX = "sha256:"
 _HEX64 = re.compile(r"[0-9a-f]{64}")
@@ -42,6 +45,8 @@ class ArtifactRef:
         return f"{SHA256_PREFIX}{self.sha256}"
 
     def to_proto(self) -> common_pb2.ArtifactRef:
+        from leakrange.v1 import common_pb2
+
         return common_pb2.ArtifactRef(
             sha256=self.sha256, size=self.size, media_type=self.media_type, name=self.name
         )

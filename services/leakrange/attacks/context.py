@@ -42,8 +42,9 @@ class RunContext:
     cancel_event: threading.Event = field(default_factory=threading.Event)
     # Family-specific inputs (artifact refs etc.).
     extras: dict[str, Any] = field(default_factory=dict)
-    # Where reference-model shards can be trained off this process (``ReferenceFanout``, e.g.
-    # Kubernetes Indexed Jobs); None: they train here.
+    # Where reference-model shards can be trained off this process (``ReferenceFanout``): set
+    # by the attack service when the RunRequest offers the range's fan-out (Kubernetes Indexed
+    # Jobs, ``range_fanout.StreamFanout``); None: they train here.
     reference_fanout: Any = None
 
     @property

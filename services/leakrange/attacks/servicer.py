@@ -15,6 +15,7 @@ from prometheus_client import CollectorRegistry, Counter
 from leakrange.artifacts import MEDIA_JSON, ArtifactStore
 from leakrange.attacks.base import Attack, AttackOutput
 from leakrange.attacks.context import RunContext
+from leakrange.attacks.range_fanout import FanoutOffer, FanoutOutcome, PendingFanouts
 from leakrange.attacks.registry import AttackRegistry
 from leakrange.common.attack_info import FAMILY_CODES
 from leakrange.common.errors import (
@@ -54,6 +55,7 @@ class AttackServicer(attack_pb2_grpc.AttackServicer):
         self._metrics = metrics
         self._runs: dict[str, threading.Event] = {}
         self._lock = threading.Lock()
+        self._fanouts = PendingFanouts()
 
     # -- ListAttacks ---------------------------------------------------------------------------
     def ListAttacks(self, request, context) -> attack_pb2.ListAttacksResponse:
@@ -68,6 +70,15 @@ class AttackServicer(attack_pb2_grpc.AttackServicer):
             return attack_pb2.CancelRunResponse(cancelled=False)
         event.set()
         return attack_pb2.CancelRunResponse(cancelled=True)
+
+    # -- CompleteReferenceFanout ---------------------------------------------------------------
+    def CompleteReferenceFanout(self, request, context
+                                ) -> attack_pb2.CompleteReferenceFanoutResponse:
+        o = request.outcome
+        outcome = FanoutOutcome.checked(o.completed_indexes, o.failed_indexes, o.succeeded,
+                                        o.reason)
+        self._fanouts.complete(request.run_id, request.task, outcome)
+        return attack_pb2.CompleteReferenceFanoutResponse()
 
     def cancel_all(self) -> None:
         with self._lock:
@@ -98,6 +109,9 @@ class AttackServicer(attack_pb2_grpc.AttackServicer):
             raise InvalidArgument("seed", "must be >= 0")
         if attack_cls.needs_target and not request.target.address:
             raise InvalidArgument("target.address", "required")
+        offer = FanoutOffer.checked(request.reference_fanout.timeout_seconds,
+                                    request.reference_fanout.max_shards) \
+            if request.HasField("reference_fanout") else None
         run_id = request.run_id or f"run-{id(request):x}"
         cancel = threading.Event()
         with self._lock:
@@ -122,6 +136,12 @@ class AttackServicer(attack_pb2_grpc.AttackServicer):
                 log=common_pb2.LogEvent(level=common_pb2.LOG_LEVEL_INFO, message=msg))),
             cancel_event=cancel, extras=extras,
         )
+        if offer is not None:  # the range trains reference shards on the run's behalf
+            ctx.reference_fanout = self._fanouts.open(
+                run_id, offer, cancel=cancel, log=ctx.log,
+                emit=lambda task, shards: events.put(attack_pb2.RunEvent(
+                    reference_fanout=attack_pb2.ReferenceFanoutRequest(task=task,
+                                                                       shards=shards))))
         outcome: dict[str, object] = {}
 
         def work() -> None:
@@ -155,6 +175,7 @@ class AttackServicer(attack_pb2_grpc.AttackServicer):
             worker.join(timeout=30)
             if target is not None:
                 target.close()
+            self._fanouts.close(run_id)
             with self._lock:
                 self._runs.pop(run_id, None)
 

@@ -29,38 +29,11 @@ import numpy as np
 
 from leakrange.common.errors import Cancelled, FailedPrecondition
 from leakrange.common.parent_watch import PARENT_PID_ENV
+from leakrange.federation.app_files import write_app, write_flwr_config
 from leakrange.federation.flower_env import FlowerEnv
 from leakrange.federation.observation_files import finished_rounds, write_arrays
 from leakrange.federation.settings import FederationSettings
 
-APP_PYPROJECT = """[build-system]
-requires = ["hatchling"]
-build-backend = "hatchling.build"
-
-[project]
-name = "leakrange-federation"
-version = "1.0.0"
-description = "The LeakPro Range federation (FedAvg over the range's ClientApp)"
-license = "Apache-2.0"
-dependencies = []
-
-[tool.hatch.build.targets.wheel]
-packages = ["."]
-
-[tool.flwr.app]
-publisher = "leakrange"
-
-[tool.flwr.app.components]
-serverapp = "range_server:app"
-clientapp = "range_client:app"
-
-[tool.flwr.app.config]
-settings-file = ""
-"""
-APP_MODULES = {
-    "range_server.py": "from leakrange.federation.server_app import app\n\n__all__ = ['app']\n",
-    "range_client.py": "from leakrange.federation.client_app import app\n\n__all__ = ['app']\n",
-}
 POLL_SECONDS = 0.2
 _STRATEGY_SECONDS = re.compile(r"Strategy execution finished in ([0-9.]+)s")
 START_TIMEOUT = 120.0
@@ -191,16 +164,8 @@ class Federation:
             write_arrays(path, {"x": x.astype(np.float32), "y": y.astype(np.int64)})
             path.chmod(0o600)
         (work / "settings.json").write_text(self._settings.model_dump_json(), encoding="utf-8")
-        app = work / "app"
-        app.mkdir(exist_ok=True)
-        (app / "pyproject.toml").write_text(APP_PYPROJECT, encoding="utf-8")
-        for name, text in APP_MODULES.items():
-            (app / name).write_text(text, encoding="utf-8")
-        home = work / "flwr-home"
-        home.mkdir(exist_ok=True)
-        (home / "config.toml").write_text(
-            '[superlink]\ndefault = "range"\n\n[superlink.range]\n'
-            f'address = "127.0.0.1:{control_port}"\ninsecure = true\n', encoding="utf-8")
+        app = write_app(work / "app")
+        write_flwr_config(work / "flwr-home", f"127.0.0.1:{control_port}")
         return app
 
     def run(self, *, should_stop: StopFn | None = None, progress: ProgressFn | None = None,

@@ -1,4 +1,6 @@
-"""The settings the range hands a federation run (one JSON file; read by the ServerApp)."""
+"""The settings the range hands a federation run, read by the ServerApp: a JSON file
+(``settings-file`` in the run config, the local range) or the ``settings`` document in the
+range's store under the run's ``store-prefix`` (the Kubernetes range, ``observation_store``)."""
 
 from __future__ import annotations
 
@@ -19,8 +21,11 @@ class FederationSettings(BaseModel):
     lr: float = Field(gt=0, le=100)
     seed: int = Field(ge=0, lt=2**31)
     model_spec: dict[str, Any]
-    out_dir: str
+    out_dir: str = ""  # local range: the folder the ServerApp writes (see store-prefix below)
     record_updates: bool = False
+    # Client adversary on the Kubernetes range: the ServerApp records the global model it
+    # sends each round (every node is sampled every round and receives the same model).
+    record_globals: bool = False
     crafted_round: int = 0
     # Malicious server: the imprint block's crafted weights (``imprint.*``, safetensors) and
     # the spec of the model they make with the global one (``ModelSpec.imprint_bins``).

@@ -24,15 +24,26 @@ Contract every backend keeps:
 * ``teardown`` is idempotent and safe to call for an exercise that was never (fully) deployed.
 * ``cleanup_orphans`` runs at orchestrator start-up and removes services left behind by a
   previous orchestrator process (one that was killed before it could tear down).
+* ``reference_fanout`` is optional: a backend that can train an attack's reference-model shards
+  elsewhere (the Kubernetes backend's Indexed Jobs) returns them for a deployed exercise, and the
+  runner then offers the fan-out to the attacks (``orchestrator/reference_fanout.py``); the
+  default, ``None``, keeps every reference model in the attack service.
+* ``federation_host`` (optional): a backend that runs federations itself returns its host;
+  ``teardown`` then also removes what that run left.
 """
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from leakrange.common.threat_model import Access
+
+if TYPE_CHECKING:
+    from leakrange.orchestrator.reference_fanout import ShardJobs
+    from leakrange.orchestrator.target_kinds.federated_host import FederationHost
 
 
 @dataclass(frozen=True)
@@ -89,6 +100,17 @@ class RangeBackend(ABC):
     def cleanup_orphans(self) -> list[str]:
         """Remove services a previous orchestrator left behind; returns their exercise ids."""
 
+    def reference_fanout(self, exercise_id: str, should_stop: Callable[[], bool]
+                         ) -> ShardJobs | None:
+        """Where ``exercise_id``'s attacks can have reference shards trained off their service
+        (followed until done or ``should_stop()``), or ``None``: this backend has no fan-out."""
+        return None
+
     @abstractmethod
     def close(self) -> None:
         """Tear down everything this backend started (orchestrator shutdown)."""
+
+    def federation_host(self, exercise_id: str) -> FederationHost | None:
+        """Where a ``federated`` target of ``exercise_id`` runs its federation when this
+        backend hosts it (pods on the Kubernetes range); ``None``: the local launcher."""
+        return None

@@ -5,7 +5,9 @@ deploy the target and the attack services through the backend -> run each advers
 over gRPC (a watchdog polls the backend for dead services) -> the scorer of each attack's result
 kind (from the attack catalogue) checks and scores what came back against the ground truth ->
 build and store the report -> tear down. Attacks that already succeeded (a resumed exercise) are
-not run again. The runner never branches on target kind, family or result kind.
+not run again. The runner never branches on target kind, family or result kind. When the backend
+can fan reference training out (Kubernetes Jobs), each attack is offered it and its requests
+are served by a ``FanoutRelay`` (``reference_fanout.py``) beside the Run stream.
 
 A sweep (``target.variants``, ``sweep.py``) runs these steps once per variant, one variant
 deployed at a time, and the report compares them (``report/sweep.py``).
@@ -37,6 +39,7 @@ from leakrange.orchestrator.records import (
     ExerciseState,
     MetricValue,
 )
+from leakrange.orchestrator.reference_fanout import FanoutRelay
 from leakrange.orchestrator.runner_settings import RunnerSettings
 from leakrange.orchestrator.spec import AdversarySpec, AttackSpec, ExerciseSpec
 from leakrange.orchestrator.spec_loading import parse_spec
@@ -158,7 +161,7 @@ class ExerciseRunner:
         target = kind.prepare(part, PrepareContext(
             self._store, self._datasets,
             progress=lambda done, total: self._progress(eid, "target_training", done, total),
-            should_stop=control.stopped,
+            should_stop=control.stopped, federation=self._backend.federation_host(eid),
         ))
         self._progress(eid, "target_training", 1, 1, "target ready")
         control.raise_if_stopped()
@@ -212,18 +215,25 @@ class ExerciseRunner:
         principal = ctx.spec.adversary_names()[i]
         name = ctx.variant.record_name(principal)
         address = ctx.deployment.attack_addresses[adversary.family]
+        run_id = f"{ctx.exercise_id}-{name.replace('/', '-')}-{attack.name}-{ctx.attempt}"
         request = run_request(
-            run_id=f"{ctx.exercise_id}-{name.replace('/', '-')}-{attack.name}-{ctx.attempt}",
+            run_id=run_id,
             attack=attack, threat_model=ctx.spec.threat_model,
             target_address=ctx.deployment.target_address, target_token=ctx.tokens[principal],
             data=ctx.view.data, seed=attack_seed(ctx.spec.seed, i, j),
         )
+        relay = FanoutRelay.open(self._backend, ctx.exercise_id, run_id, ctx.control.stopped,
+                                 lambda note: self._emit(ctx.exercise_id,
+                                                         log=f"{name}/{attack.name}: {note}"))
+        if relay is not None:
+            request.reference_fanout.CopyFrom(relay.offer())
         started = time.monotonic()
         self._progress(ctx.exercise_id, "attack", 0, 1, "started", name, attack.name)
         channel = open_channel(address, ctx.deployment.attack_token)
         result: attack_pb2.AttackResult | None = None
         try:
-            call = attack_pb2_grpc.AttackStub(channel).Run(request)
+            stub = attack_pb2_grpc.AttackStub(channel)
+            call = stub.Run(request)
             ctx.control.attach(call)
             for event in call:
                 kind = event.WhichOneof("event")
@@ -235,6 +245,8 @@ class ExerciseRunner:
                     self._emit(ctx.exercise_id, log=f"{name}/{attack.name}: {event.log.message}")
                 elif kind == "result":
                     result = event.result
+                elif kind == "reference_fanout" and relay is not None:
+                    relay.handle(event.reference_fanout, stub)
         except grpc.RpcError as err:
             ctx.control.raise_if_stopped()
             reason = self._dead_service(ctx.deployment, err)
@@ -243,6 +255,8 @@ class ExerciseRunner:
                 ctx.control.raise_if_stopped()
             return self._failed(adversary, name, attack, str(from_rpc_error(err)))
         finally:
+            if relay is not None:  # its Job is deleted before the channel closes
+                relay.close()
             ctx.control.detach()
             channel.close()
         seconds = time.monotonic() - started

@@ -113,7 +113,7 @@ class TextData(_message.Message):
     def __init__(self, canary_candidates: _Optional[_Union[_common_pb2.Tensor, _Mapping]] = ..., canary_prefix: _Optional[_Union[_common_pb2.Tensor, _Mapping]] = ..., canary_secret_tokens: _Optional[int] = ...) -> None: ...
 
 class RunRequest(_message.Message):
-    __slots__ = ("run_id", "attack", "params_json", "threat_model", "target", "data", "seed")
+    __slots__ = ("run_id", "attack", "params_json", "threat_model", "target", "data", "seed", "reference_fanout")
     RUN_ID_FIELD_NUMBER: _ClassVar[int]
     ATTACK_FIELD_NUMBER: _ClassVar[int]
     PARAMS_JSON_FIELD_NUMBER: _ClassVar[int]
@@ -121,6 +121,7 @@ class RunRequest(_message.Message):
     TARGET_FIELD_NUMBER: _ClassVar[int]
     DATA_FIELD_NUMBER: _ClassVar[int]
     SEED_FIELD_NUMBER: _ClassVar[int]
+    REFERENCE_FANOUT_FIELD_NUMBER: _ClassVar[int]
     run_id: str
     attack: str
     params_json: str
@@ -128,7 +129,24 @@ class RunRequest(_message.Message):
     target: TargetEndpoint
     data: AdversaryData
     seed: int
-    def __init__(self, run_id: _Optional[str] = ..., attack: _Optional[str] = ..., params_json: _Optional[str] = ..., threat_model: _Optional[_Union[_common_pb2.ThreatModel, _Mapping]] = ..., target: _Optional[_Union[TargetEndpoint, _Mapping]] = ..., data: _Optional[_Union[AdversaryData, _Mapping]] = ..., seed: _Optional[int] = ...) -> None: ...
+    reference_fanout: ReferenceFanoutOffer
+    def __init__(self, run_id: _Optional[str] = ..., attack: _Optional[str] = ..., params_json: _Optional[str] = ..., threat_model: _Optional[_Union[_common_pb2.ThreatModel, _Mapping]] = ..., target: _Optional[_Union[TargetEndpoint, _Mapping]] = ..., data: _Optional[_Union[AdversaryData, _Mapping]] = ..., seed: _Optional[int] = ..., reference_fanout: _Optional[_Union[ReferenceFanoutOffer, _Mapping]] = ...) -> None: ...
+
+class ReferenceFanoutOffer(_message.Message):
+    __slots__ = ("timeout_seconds", "max_shards")
+    TIMEOUT_SECONDS_FIELD_NUMBER: _ClassVar[int]
+    MAX_SHARDS_FIELD_NUMBER: _ClassVar[int]
+    timeout_seconds: int
+    max_shards: int
+    def __init__(self, timeout_seconds: _Optional[int] = ..., max_shards: _Optional[int] = ...) -> None: ...
+
+class ReferenceFanoutRequest(_message.Message):
+    __slots__ = ("task", "shards")
+    TASK_FIELD_NUMBER: _ClassVar[int]
+    SHARDS_FIELD_NUMBER: _ClassVar[int]
+    task: str
+    shards: int
+    def __init__(self, task: _Optional[str] = ..., shards: _Optional[int] = ...) -> None: ...
 
 class AttackResult(_message.Message):
     __slots__ = ("attack", "family", "scores", "reconstructions", "reconstructed_labels", "outputs", "metrics", "artifact")
@@ -158,14 +176,16 @@ class AttackResult(_message.Message):
     def __init__(self, attack: _Optional[str] = ..., family: _Optional[_Union[Family, str]] = ..., scores: _Optional[_Union[_common_pb2.Tensor, _Mapping]] = ..., reconstructions: _Optional[_Union[_common_pb2.Tensor, _Mapping]] = ..., reconstructed_labels: _Optional[_Union[_common_pb2.Tensor, _Mapping]] = ..., outputs: _Optional[_Mapping[str, _common_pb2.Tensor]] = ..., metrics: _Optional[_Iterable[_Union[_common_pb2.Metric, _Mapping]]] = ..., artifact: _Optional[_Union[_common_pb2.ArtifactRef, _Mapping]] = ...) -> None: ...
 
 class RunEvent(_message.Message):
-    __slots__ = ("progress", "log", "result")
+    __slots__ = ("progress", "log", "result", "reference_fanout")
     PROGRESS_FIELD_NUMBER: _ClassVar[int]
     LOG_FIELD_NUMBER: _ClassVar[int]
     RESULT_FIELD_NUMBER: _ClassVar[int]
+    REFERENCE_FANOUT_FIELD_NUMBER: _ClassVar[int]
     progress: _common_pb2.ProgressEvent
     log: _common_pb2.LogEvent
     result: AttackResult
-    def __init__(self, progress: _Optional[_Union[_common_pb2.ProgressEvent, _Mapping]] = ..., log: _Optional[_Union[_common_pb2.LogEvent, _Mapping]] = ..., result: _Optional[_Union[AttackResult, _Mapping]] = ...) -> None: ...
+    reference_fanout: ReferenceFanoutRequest
+    def __init__(self, progress: _Optional[_Union[_common_pb2.ProgressEvent, _Mapping]] = ..., log: _Optional[_Union[_common_pb2.LogEvent, _Mapping]] = ..., result: _Optional[_Union[AttackResult, _Mapping]] = ..., reference_fanout: _Optional[_Union[ReferenceFanoutRequest, _Mapping]] = ...) -> None: ...
 
 class CancelRunRequest(_message.Message):
     __slots__ = ("run_id",)
@@ -178,3 +198,29 @@ class CancelRunResponse(_message.Message):
     CANCELLED_FIELD_NUMBER: _ClassVar[int]
     cancelled: bool
     def __init__(self, cancelled: _Optional[bool] = ...) -> None: ...
+
+class ReferenceFanoutOutcome(_message.Message):
+    __slots__ = ("completed_indexes", "failed_indexes", "succeeded", "reason")
+    COMPLETED_INDEXES_FIELD_NUMBER: _ClassVar[int]
+    FAILED_INDEXES_FIELD_NUMBER: _ClassVar[int]
+    SUCCEEDED_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    completed_indexes: _containers.RepeatedScalarFieldContainer[int]
+    failed_indexes: _containers.RepeatedScalarFieldContainer[int]
+    succeeded: bool
+    reason: str
+    def __init__(self, completed_indexes: _Optional[_Iterable[int]] = ..., failed_indexes: _Optional[_Iterable[int]] = ..., succeeded: _Optional[bool] = ..., reason: _Optional[str] = ...) -> None: ...
+
+class CompleteReferenceFanoutRequest(_message.Message):
+    __slots__ = ("run_id", "task", "outcome")
+    RUN_ID_FIELD_NUMBER: _ClassVar[int]
+    TASK_FIELD_NUMBER: _ClassVar[int]
+    OUTCOME_FIELD_NUMBER: _ClassVar[int]
+    run_id: str
+    task: str
+    outcome: ReferenceFanoutOutcome
+    def __init__(self, run_id: _Optional[str] = ..., task: _Optional[str] = ..., outcome: _Optional[_Union[ReferenceFanoutOutcome, _Mapping]] = ...) -> None: ...
+
+class CompleteReferenceFanoutResponse(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...

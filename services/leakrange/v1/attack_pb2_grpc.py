@@ -50,6 +50,11 @@ class AttackStub:
                 request_serializer=leakrange_dot_v1_dot_attack__pb2.CancelRunRequest.SerializeToString,
                 response_deserializer=leakrange_dot_v1_dot_attack__pb2.CancelRunResponse.FromString,
                 _registered_method=True)
+        self.CompleteReferenceFanout = channel.unary_unary(
+                '/leakrange.v1.Attack/CompleteReferenceFanout',
+                request_serializer=leakrange_dot_v1_dot_attack__pb2.CompleteReferenceFanoutRequest.SerializeToString,
+                response_deserializer=leakrange_dot_v1_dot_attack__pb2.CompleteReferenceFanoutResponse.FromString,
+                _registered_method=True)
 
 
 class AttackServicer:
@@ -77,6 +82,16 @@ class AttackServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def CompleteReferenceFanout(self, request, context):
+        """The range (the orchestrator) reports that the reference-model shards a run asked for in a
+        ReferenceFanoutRequest event have finished training elsewhere; the run then resumes.
+        NOT_FOUND when `run_id` has no pending request for `task`; INVALID_ARGUMENT for a
+        malformed outcome.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_AttackServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -94,6 +109,11 @@ def add_AttackServicer_to_server(servicer, server):
                     servicer.Cancel,
                     request_deserializer=leakrange_dot_v1_dot_attack__pb2.CancelRunRequest.FromString,
                     response_serializer=leakrange_dot_v1_dot_attack__pb2.CancelRunResponse.SerializeToString,
+            ),
+            'CompleteReferenceFanout': grpc.unary_unary_rpc_method_handler(
+                    servicer.CompleteReferenceFanout,
+                    request_deserializer=leakrange_dot_v1_dot_attack__pb2.CompleteReferenceFanoutRequest.FromString,
+                    response_serializer=leakrange_dot_v1_dot_attack__pb2.CompleteReferenceFanoutResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -178,6 +198,33 @@ class Attack:
             '/leakrange.v1.Attack/Cancel',
             leakrange_dot_v1_dot_attack__pb2.CancelRunRequest.SerializeToString,
             leakrange_dot_v1_dot_attack__pb2.CancelRunResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CompleteReferenceFanout(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/leakrange.v1.Attack/CompleteReferenceFanout',
+            leakrange_dot_v1_dot_attack__pb2.CompleteReferenceFanoutRequest.SerializeToString,
+            leakrange_dot_v1_dot_attack__pb2.CompleteReferenceFanoutResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -35,7 +35,9 @@ TASK_VERSION = 1
 
 class ReferenceFanout(Protocol):
     """Trains the shards of a stored task elsewhere and returns once it has finished (whether
-    or not every shard made it: the caller checks the store and trains what is missing)."""
+    or not every shard made it: the caller checks the store and trains what is missing). In an
+    exercise it is ``attacks.range_fanout.StreamFanout`` (the range trains them as Kubernetes
+    Jobs), which raises ``Cancelled`` when the run is cancelled while it waits."""
 
     def train_shards(self, task: str, shards: int) -> None: ...
 

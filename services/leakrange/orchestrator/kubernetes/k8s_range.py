@@ -13,8 +13,8 @@ health checks.
 
 The orchestrator reaches the services through their ClusterIP Services
 (``ex-<id>-target.<ns>.svc:50051``, ``ex-<id>-<family>.<ns>.svc:50051``), as the chart's
-NetworkPolicies allow. ``cleanup_orphans`` removes every exercise release and tokens key of
-the namespace: at start-up, no exercise of this orchestrator runs yet.
+NetworkPolicies allow. ``cleanup_orphans`` removes every exercise release, tokens key and
+reference-training Job of the namespace: at start-up, no exercise of this orchestrator runs yet.
 """
 
 from __future__ import annotations
@@ -24,16 +24,18 @@ import logging
 import secrets
 import tempfile
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
 from leakrange.common.errors import InvalidArgument, RangeError, Unavailable
 from leakrange.orchestrator.backend import Deployment, RangeBackend, TargetDeploySpec
 from leakrange.orchestrator.kubernetes.cluster import ExerciseCluster, load_api_client
+from leakrange.orchestrator.kubernetes.federation_run import KubernetesFederation
 from leakrange.orchestrator.kubernetes.helm_runner import HelmClient, HelmRunner
 from leakrange.orchestrator.kubernetes.names import (
     DEFAULT_TOKENS_SECRET,
+    check_exercise_id,
     exercise_of_release,
     release_name,
     service_address,
@@ -45,7 +47,12 @@ from leakrange.orchestrator.kubernetes.pod_watch import (
     is_terminating,
     pod_death,
 )
-from leakrange.orchestrator.kubernetes.reference_jobs import ReferenceJobs, TemplateRenderer
+from leakrange.orchestrator.kubernetes.reference_jobs import (
+    ReferenceJobs,
+    TemplateRenderer,
+    delete_orphan_jobs,
+    reference_training_enabled,
+)
 from leakrange.orchestrator.kubernetes.values import PodPlacement, render_values
 
 if TYPE_CHECKING:
@@ -86,6 +93,7 @@ class KubernetesBackend(RangeBackend):
         default_adversary_pod: PodPlacement | None = None,
         target_pod: PodPlacement | None = None,
         tokens_secret: str = DEFAULT_TOKENS_SECRET,
+        federation_image: str = "",
     ) -> None:
         self._cluster = cluster
         self._tokens_secret = tokens_secret
@@ -98,6 +106,7 @@ class KubernetesBackend(RangeBackend):
         self._adversary_pods = dict(adversary_pods or {})
         self._default_adversary_pod = default_adversary_pod
         self._target_pod = target_pod
+        self._federation_image = federation_image  # "" = the chart's (or defaults') image
         self._deployed: set[str] = set()
         self._values: dict[str, dict[str, object]] = {}  # exercise id -> its release values
         self._lock = threading.Lock()
@@ -204,6 +213,32 @@ class KubernetesBackend(RangeBackend):
         return ReferenceJobs(self._cluster.api_client, cast(TemplateRenderer, helm), self._chart,
                              self.namespace, release_name(exercise_id), files, **options)
 
+    def reference_fanout(self, exercise_id: str, should_stop: Callable[[], bool]
+                         ) -> ReferenceJobs | None:
+        """``reference_jobs`` for the exercise when the control plane's exercise defaults
+        enable ``referenceTraining`` (the runner then offers the fan-out to its attacks); the
+        Job's status is polled as often as the pods' during a deploy."""
+        if self._defaults is None or not reference_training_enabled([self._defaults]):
+            return None
+        return self.reference_jobs(exercise_id, should_stop=should_stop,
+                                   poll_interval_s=self._poll_s)
+
+    # ------------------------------------------------------------- federation
+
+    def federation_host(self, exercise_id: str) -> KubernetesFederation:
+        """A ``target.federated`` run in the cluster for ``exercise_id`` (``federation_run``):
+        SuperLink and SuperNode pods of its release, the run as a Job rendered by helm."""
+        check_exercise_id(exercise_id)
+        renderer = cast(TemplateRenderer, self._helm) if hasattr(self._helm, "template") \
+            else None
+        return KubernetesFederation(
+            self._cluster.api_client, lambda: self._cluster.pods(exercise_id),
+            self._cluster.warning_events, self._helm, renderer,
+            self._chart, self.namespace, exercise_id, self._tokens_secret,
+            defaults_values=[self._defaults] if self._defaults else [],
+            image=self._federation_image, ready_timeout_s=self._timeout_s,
+            poll_interval_s=self._poll_s, unschedulable_grace_s=self._grace_s)
+
     # ------------------------------------------------------------------ watch
 
     def check(self, deployment: Deployment) -> str | None:
@@ -270,4 +305,6 @@ class KubernetesBackend(RangeBackend):
                 continue
             self._cluster.delete_exercise_tokens(self._tokens_secret, exercise_id)
             cleaned.add(exercise_id)
+        # Reference-training Jobs are created through the API, not by helm: not in a release.
+        cleaned |= delete_orphan_jobs(self._cluster.api_client, self.namespace, mine)
         return sorted(cleaned)

@@ -11,7 +11,10 @@ shards from the store and trains any that are missing itself. The Job pods see t
 store identity only (the chart's template), so the adversary's data reaches them through the
 adversary's store and nothing else.
 
-It implements ``leakrange.attacks.mia.reference_task.ReferenceFanout``.
+It implements ``leakrange.attacks.mia.reference_task.ReferenceFanout`` and the orchestrator's
+``reference_fanout.ShardJobs``: the runner drives it when an attack asks on its Run stream.
+The fan-out is on when the control plane's defaults for every exercise release (its
+``exercise-values.yaml``) enable ``referenceTraining`` (``reference_training_enabled``).
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ import itertools
 import json
 import tempfile
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol, cast
@@ -48,6 +51,59 @@ class JobOutcome:
     completed: frozenset[int]
     failed: frozenset[int]
     succeeded: bool
+
+
+def reference_training_enabled(values: Sequence[Mapping[str, Any] | Path]) -> bool:
+    """True when the merged release values (later files win) set
+    ``referenceTraining.enabled: true``, as ``helm -f`` would merge them."""
+    enabled = False
+    for item in values:
+        doc = item if not isinstance(item, Path) else \
+            yaml.safe_load(item.read_text(encoding="utf-8")) or {}
+        section = doc.get("referenceTraining") if isinstance(doc, Mapping) else None
+        if isinstance(section, Mapping) and "enabled" in section:
+            enabled = section["enabled"] is True
+    return enabled
+
+
+def delete_orphan_jobs(api_client: client.ApiClient, namespace: str,
+                       keep: Collection[str]) -> set[str]:
+    """Delete the reference-training Jobs (and their pods) of every exercise not in ``keep``:
+    those a previous orchestrator was following when it was killed. Returns their exercise
+    ids. A namespace whose API serves no Jobs has none (404)."""
+    batch = client.BatchV1Api(api_client)
+    try:
+        jobs = batch.list_namespaced_job(
+            namespace, label_selector=f"app.kubernetes.io/component={COMPONENT}",
+            _request_timeout=REQUEST_TIMEOUT_S).items
+    except client.ApiException as err:
+        if err.status == 404:
+            return set()
+        raise Unavailable(f"kubernetes API: list jobs failed ({err.status} {err.reason})"
+                          ) from None
+    except urllib3.exceptions.HTTPError:
+        raise Unavailable("kubernetes API: list jobs failed (API server unreachable)") from None
+    orphans: set[str] = set()
+    for job in jobs:
+        meta = job.metadata
+        labels = (meta.labels if meta is not None else None) or {}
+        exercise = labels.get("leakrange.io/exercise")
+        if meta is None or not meta.name or not exercise or exercise in keep \
+                or labels.get("app.kubernetes.io/component") != COMPONENT:
+            continue
+        try:
+            batch.delete_namespaced_job(str(meta.name), namespace,
+                                        propagation_policy="Background",
+                                        _request_timeout=REQUEST_TIMEOUT_S)
+        except client.ApiException as err:
+            if err.status != 404:
+                raise Unavailable(f"kubernetes API: delete job failed ({err.status} "
+                                  f"{err.reason})") from None
+        except urllib3.exceptions.HTTPError:
+            raise Unavailable("kubernetes API: delete job failed (API server unreachable)"
+                              ) from None
+        orphans.add(exercise)
+    return orphans
 
 
 def parse_indexes(text: str | None) -> frozenset[int]:
@@ -93,6 +149,11 @@ class ReferenceJobs:
         self._poll_s = poll_interval_s
         self._should_stop = should_stop
         self._names = itertools.count()
+
+    @property
+    def timeout_s(self) -> float:
+        """Longest ``run`` follows one Job before it counts it as failed."""
+        return self._timeout_s
 
     # ----------------------------------------------------------------- render
 
@@ -148,7 +209,7 @@ class ReferenceJobs:
         while True:
             if self._should_stop is not None and self._should_stop():
                 raise Cancelled("reference training cancelled")
-            job = self._call("read job", self._batch.read_namespaced_job_status, name,
+            job = self._call("read job", self._batch.read_namespaced_job, name,
                              self.namespace)
             status = job.status
             completed = parse_indexes(getattr(status, "completed_indexes", None))

@@ -28,6 +28,7 @@ from leakrange.v1 import attack_pb2
 if TYPE_CHECKING:
     from leakrange.orchestrator.dataset_cache import DatasetCache
     from leakrange.orchestrator.spec import ExerciseSpec
+    from leakrange.orchestrator.target_kinds.federated_host import FederationHost
     from leakrange.report.schema import TargetInfo
 
 ProgressFn = Callable[[int, int], None]
@@ -45,12 +46,15 @@ def name_or_mapping(value: Any, what: str) -> str | dict[str, Any]:
 
 @dataclass(frozen=True)
 class PrepareContext:
-    """What preparing a target may use: the range's store and data sets, progress, stop."""
+    """What preparing a target may use: the range's store and data sets, progress, stop, and
+    where a federation runs when the backend hosts it."""
 
     store: ArtifactStore
     datasets: DatasetCache
     progress: ProgressFn | None = None
     should_stop: StopFn | None = None
+    # The backend's federation host (the Kubernetes range); None: the local launcher.
+    federation: FederationHost | None = None
 
 
 @dataclass(frozen=True, eq=False)

@@ -1,5 +1,6 @@
 """``target: {federated: {...}}``: a Flower federation the range runs (deployment engine: a
-SuperLink and one SuperNode per client as local processes, ``federation/launcher.py``).
+SuperLink and one SuperNode per client as local processes, ``federation/launcher.py``; on the
+Kubernetes range as pods of the exercise's release, ``orchestrator/kubernetes/federation_run.py``).
 
 ```yaml
 target:

@@ -1,5 +1,9 @@
 """Preparing a ``federated`` target: partitions, the run on Flower's deployment engine, and the
-observation of the adversary's role, cached in the range's store by the spec's hash."""
+observation of the adversary's role, cached in the range's store by the spec's hash.
+
+The run happens on the local launcher's processes, or in the backend's own federation when it
+hosts one (``ctx.federation``: SuperLink and SuperNode pods on the Kubernetes range); both end
+in an ``Observations`` the same ``observed`` reads, and the same ``FederatedRun`` follows."""
 
 from __future__ import annotations
 
@@ -18,11 +22,11 @@ from leakrange.common.errors import FailedPrecondition, IntegrityError, NotFound
 from leakrange.datasets import Dataset
 from leakrange.federation.evaluation import read_evaluations
 from leakrange.federation.observation_files import (
-    DONE,
-    GLOBAL,
-    client_file,
-    read_arrays,
-    round_dir,
+    FolderObservations,
+    Observations,
+    client_name,
+    done_name,
+    global_name,
     write_arrays,
 )
 from leakrange.federation.partitions import dirichlet_partitions, iid_partitions
@@ -85,29 +89,76 @@ def crafted_block(spec: FederatedSpec, model_spec: ModelSpec, public_x: np.ndarr
             if k.startswith(BLOCK_PREFIX)}
 
 
-def observed(spec: FederatedSpec, out: Path, observer: Path) -> dict[str, np.ndarray]:
-    """The fl.* tensors of the adversary's role, from the run's files."""
+def observed(spec: FederatedSpec, out: Observations, observer: Observations
+             ) -> dict[str, np.ndarray]:
+    """The fl.* tensors of the adversary's role, from the run's observation (``observer``:
+    what the client adversary's node kept)."""
     tensors: dict[str, np.ndarray] = {}
     role = spec.adversary.role
     rounds = spec.adversary.rounds or list(range(1, spec.rounds + 1))
     if role in SERVER_ROLES:
         for r in rounds:
-            for name, v in read_arrays(round_dir(out, r) / GLOBAL).items():
+            for name, v in out.read_arrays(global_name(r)).items():
                 tensors[f"fl.global.r{r}.{name}"] = v
-            done = json.loads((round_dir(out, r) / DONE).read_text(encoding="utf-8"))
+            done = out.read_json(done_name(r))
             counts = np.zeros(spec.clients, np.int64)
             for k in range(spec.clients):
-                for name, v in read_arrays(client_file(out, r, k)).items():
+                for name, v in out.read_arrays(client_name(r, k)).items():
                     tensors[f"fl.update.r{r}.c{k}.{name}"] = v
                 counts[k] = int(done["clients"][str(k)]["records"])
             tensors[f"fl.records.r{r}"] = counts
     else:
         for r in range(1, spec.rounds + 1):
-            path = round_dir(observer, r) / GLOBAL
-            if path.is_file():
-                for name, v in read_arrays(path).items():
+            if observer.has(global_name(r)):
+                for name, v in observer.read_arrays(global_name(r)).items():
                     tensors[f"fl.global.r{r}.{name}"] = v
     return tensors
+
+
+def run_settings(spec: FederatedSpec, model_spec: ModelSpec, *, crafted: bool,
+                 hosted: bool) -> FederationSettings:
+    """The ServerApp's settings; ``hosted``: the backend's federation, where the server also
+    records the global models for a client adversary (``record_globals``)."""
+    role = spec.adversary.role
+    return FederationSettings(
+        clients=spec.clients, rounds=spec.rounds, local_epochs=spec.local_epochs,
+        batch_size=spec.batch_size, lr=spec.lr, seed=spec.seed,
+        model_spec=json.loads(model_spec.model_dump_json()),
+        record_updates=role in SERVER_ROLES, record_globals=hosted and role == "client",
+        crafted_round=spec.adversary.crafted_round if crafted else 0,
+        crafted_model_spec=json.loads(imprint_spec(spec, model_spec).model_dump_json())
+        if crafted else None,
+        eval_every=spec.eval_every)
+
+
+def facts_of(spec: FederatedSpec, out: Observations, rounds: list[int], seconds: float,
+             phases: dict[str, float]) -> dict[str, object]:
+    facts: dict[str, object] = {"rounds_finished": rounds, "seconds": round(seconds, 2),
+                                "phases": {k: round(v, 2) for k, v in phases.items()}}
+    if spec.eval_every:
+        facts["evaluation"] = read_evaluations(out)
+    return facts
+
+
+def run_hosted(spec: FederatedSpec, model_spec: ModelSpec, data: Dataset,
+               parts: list[np.ndarray], holdout: np.ndarray, ctx: PrepareContext
+               ) -> tuple[dict[str, np.ndarray], dict[str, object]]:
+    """The run in the backend's federation (``ctx.federation``)."""
+    from leakrange.orchestrator.target_kinds.federated_host import FederationJob
+
+    assert ctx.federation is not None
+    malicious = spec.adversary.role == "malicious_server"
+    job = FederationJob(
+        run_settings(spec, model_spec, crafted=malicious, hosted=True),
+        [(data.x[p].astype(np.float32), data.y[p].astype(np.int64)) for p in parts],
+        crafted=crafted_block(spec, model_spec, data.x[holdout]) if malicious else None,
+        holdout={"x": data.x[holdout].astype(np.float32),
+                 "y": data.y[holdout].astype(np.int64)} if spec.eval_every else None)
+    outcome = ctx.federation.run_federation(job, ctx.store, should_stop=ctx.should_stop,
+                                            progress=ctx.progress, timeout_s=RUN_TIMEOUT)
+    out = outcome.observations
+    tensors = observed(spec, out, out)
+    return tensors, facts_of(spec, out, outcome.rounds, outcome.seconds, outcome.phases)
 
 
 def run_federation(spec: FederatedSpec, model_spec: ModelSpec, data: Dataset,
@@ -120,26 +171,18 @@ def run_federation(spec: FederatedSpec, model_spec: ModelSpec, data: Dataset,
     work = Path(tempfile.mkdtemp(prefix="leakrange-federation-"))
     role = spec.adversary.role
     crafted = ""
-    crafted_spec = None
     if role == "malicious_server":
         crafted = str(work / "crafted.safetensors")
         write_arrays(Path(crafted), crafted_block(spec, model_spec, data.x[holdout]))
-        crafted_spec = json.loads(imprint_spec(spec, model_spec).model_dump_json())
-    settings = FederationSettings(
-        clients=spec.clients, rounds=spec.rounds, local_epochs=spec.local_epochs,
-        batch_size=spec.batch_size, lr=spec.lr, seed=spec.seed,
-        model_spec=json.loads(model_spec.model_dump_json()), out_dir=str(work / "out"),
-        record_updates=role in SERVER_ROLES,
-        crafted_round=spec.adversary.crafted_round if crafted else 0, crafted_file=crafted,
-        crafted_model_spec=crafted_spec)
-    holdout_file = ""
+    settings = run_settings(spec, model_spec, crafted=bool(crafted), hosted=False
+                            ).model_copy(update={"out_dir": str(work / "out"),
+                                                 "crafted_file": crafted})
     if spec.eval_every:
         holdout_file = str(work / "holdout.safetensors")
         write_arrays(Path(holdout_file), {"x": data.x[holdout].astype(np.float32),
                                           "y": data.y[holdout].astype(np.int64)})
         Path(holdout_file).chmod(0o600)
-        settings = settings.model_copy(update={"eval_every": spec.eval_every,
-                                               "holdout_file": holdout_file})
+        settings = settings.model_copy(update={"holdout_file": holdout_file})
     observer = spec.adversary.client if role == "client" else None
     federation = Federation(flower, work, settings,
                             [(data.x[p], data.y[p]) for p in parts], observer)
@@ -150,12 +193,9 @@ def run_federation(spec: FederatedSpec, model_spec: ModelSpec, data: Dataset,
         shutil.rmtree(work / "partitions", ignore_errors=True)
         raise FailedPrecondition(f"{err.message}; logs "
                                  f"and finished rounds: {work}") from None
-    tensors = observed(spec, outcome.out_dir, federation.observe_dir)
-    facts: dict[str, object] = {"rounds_finished": outcome.rounds,
-                                "seconds": round(outcome.seconds, 2),
-                                "phases": {k: round(v, 2) for k, v in outcome.phases.items()}}
-    if spec.eval_every:
-        facts["evaluation"] = read_evaluations(outcome.out_dir)
+    out = FolderObservations(outcome.out_dir)
+    tensors = observed(spec, out, FolderObservations(federation.observe_dir))
+    facts = facts_of(spec, out, outcome.rounds, outcome.seconds, outcome.phases)
     shutil.rmtree(work, ignore_errors=True)
     return tensors, facts
 
@@ -170,7 +210,8 @@ def prepare_federation(spec: FederatedSpec, ctx: PrepareContext) -> FederatedRun
         tensors = dict(load_tensors(ctx.store.get_bytes(str(manifest["observation"]))))
         facts = dict(manifest["facts"])
     except (NotFound, KeyError, IntegrityError):
-        tensors, facts = run_federation(spec, model_spec, data, parts, holdout, ctx)
+        run = run_federation if ctx.federation is None else run_hosted
+        tensors, facts = run(spec, model_spec, data, parts, holdout, ctx)
         ref = ctx.store.put_bytes(save_tensors(tensors), MEDIA_TENSORS)
         ctx.store.put_manifest(name, {"observation": ref.uri, "facts": facts,
                                       "spec": json.loads(spec.model_dump_json())})
