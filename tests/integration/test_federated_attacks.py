@@ -20,7 +20,7 @@ from leakrange.common.attack_info import MEMBERSHIP, RECORD_RECONSTRUCTION
 from leakrange.common.errors import InvalidArgument
 from leakrange.common.tensors import from_proto
 from leakrange.scoring.record_reconstruction import RecordReconstructionScorer
-from tests.fixtures.federated import run_federated, simulated_run
+from tests.fixtures.federated import EXERCISE, run_federated, simulated_run
 
 FAST = {"iterations": 60, "restarts": 1}
 
@@ -67,10 +67,11 @@ def test_inverting_gradients_rebuilds_a_batch(federated_attack_stub, range_store
     assert head["recognisable"].value > 0.0
 
 
-def test_robbing_the_fed_reads_records_out_in_closed_form(federated_attack_stub,
-                                                          range_store) -> None:
+@pytest.mark.parametrize("model", ["mlp", "cnn"])  # the imprint block goes in front of any
+def test_robbing_the_fed_reads_records_out_in_closed_form(federated_attack_stub, range_store,
+                                                          model: str) -> None:
     run = simulated_run(clients=2, records_per_client=4, batch_size=4, rounds=1,
-                        model="mlp", adversary={"role": "malicious_server"})
+                        model=model, adversary={"role": "malicious_server"})
     out = run_federated(federated_attack_stub, run, "robbing_the_fed")
     truth = out.view.truth_for(RECORD_RECONSTRUCTION)
     head = _score(out, truth, range_store)
@@ -94,7 +95,7 @@ def curious_client():
 
 
 def test_a_curious_client_gets_only_global_models(curious_client) -> None:
-    view = curious_client.adversary_view(type("E", (), {"seed": 0})(), None)
+    view = curious_client.adversary_view(EXERCISE, None)
     names = list(view.data.audit.tensors)
     assert not [n for n in names if n.startswith("fl.update")]
     assert [n for n in names if n.startswith("fl.global")]

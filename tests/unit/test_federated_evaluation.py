@@ -23,7 +23,7 @@ from leakrange.federation.evaluation import (
 from leakrange.federation.local_sgd import train_locally
 from leakrange.models import build_model, zoo_spec
 from leakrange.orchestrator.target_kinds.federated import FederatedSpec, cache_key
-from tests.fixtures.federated import simulated_run
+from tests.fixtures.federated import EXERCISE, simulated_run
 
 
 def test_eval_every_is_checked_against_rounds() -> None:
@@ -73,7 +73,7 @@ def test_the_report_shows_the_global_models_holdout_accuracy() -> None:
     evaluation = [{"round": 1, "accuracy": 0.25, "loss": 2.1, "records": 200.0},
                   {"round": 2, "accuracy": 0.375, "loss": 1.9, "records": 200.0}]
     run = replace(run, facts={"evaluation": evaluation})
-    view = run.adversary_view(type("E", (), {"seed": 0})(), None)  # type: ignore[arg-type]
+    view = run.adversary_view(EXERCISE, None)  # type: ignore[arg-type]
     info = run.report_info(view)
     assert info.test_accuracy == 0.375 and info.test_size == 200
     now = datetime.now(UTC)

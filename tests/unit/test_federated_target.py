@@ -70,7 +70,6 @@ def _exercise(role: str, attack: str, **target) -> str:
 @pytest.mark.parametrize(("role", "attack", "problem"), [
     ("client", "idlg", "a client adversary sees no other client's update"),
     ("honest_server", "client_loss", "a server adversary holds no records to score"),
-    ("malicious_server", "robbing_the_fed", "needs an mlp"),
 ])
 def test_role_and_attack_must_fit(role: str, attack: str, problem: str) -> None:
     with pytest.raises(Exception, match=problem):
@@ -80,4 +79,38 @@ def test_role_and_attack_must_fit(role: str, attack: str, problem: str) -> None:
 def test_fitting_roles_validate() -> None:
     parse_spec(_exercise("client", "client_trajectory", rounds=2))
     parse_spec(_exercise("malicious_server", "robbing_the_fed", model="mlp"))
+    # the imprint block goes in front of any model (it used to need an mlp's first layer)
+    parse_spec(_exercise("malicious_server", "robbing_the_fed", model="cnn"))
     parse_spec(_exercise("honest_server", "inverting_gradients"))
+
+
+def _with_labels_known(doc: str) -> str:
+    spec = yaml.safe_load(doc)
+    spec["threat_model"] = {"knowledge": {"labels_known": True}}
+    return yaml.safe_dump(spec)
+
+
+def test_labels_known_is_granted_to_a_server_only() -> None:
+    from leakrange.orchestrator.spec_loading import SpecError
+
+    spec = parse_spec(_with_labels_known(_exercise("honest_server", "idlg")))
+    assert spec.threat_model.knowledge.labels_known
+    parse_spec(_with_labels_known(_exercise("malicious_server", "robbing_the_fed")))
+    with pytest.raises(SpecError) as err:
+        parse_spec(_with_labels_known(_exercise("client", "client_loss", rounds=2)))
+    assert [p for p, _ in err.value.problems] == ["threat_model.knowledge.labels_known"]
+    assert "client adversary" in str(err.value)
+
+
+def test_labels_known_is_refused_outside_a_federation() -> None:
+    from leakrange.orchestrator.spec_loading import SpecError
+
+    doc = yaml.safe_dump({"name": "mia", "target": {"train": {
+        "dataset": "digits", "members": 100, "model": "mlp-small"}},
+        "threat_model": {"knowledge": {"labels_known": True}},
+        "adversaries": [{"family": "mia", "attacks": [{"name": "loss"}]}]})
+    with pytest.raises(SpecError) as err:
+        parse_spec(doc)
+    assert err.value.problems == [("threat_model.knowledge.labels_known",
+                                   "only a federated target's server adversary can be given "
+                                   "labels (this target is train)")]

@@ -46,7 +46,6 @@ from typing import Any
 
 import numpy as np
 import torch
-from PIL import Image
 from safetensors.torch import load_file, save_file
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -55,6 +54,7 @@ from _common import print_json
 from leakrange.attacks.context import RunContext
 from leakrange.attacks.federated import Dlg, Idlg, InvertingGradients
 from leakrange.datasets import load_dataset
+from leakrange.datasets.image_sources import CIFAR10_MEAN, CIFAR10_STD, cifar10_sample_arrays
 from leakrange.federation.local_sgd import train_locally
 from leakrange.fl_attacks import (
     DLGParams,
@@ -73,8 +73,6 @@ from leakrange.models import zoo_spec
 from leakrange.orchestrator.target_kinds.federated_run import ClientBatches
 from leakrange.scoring.record_reconstruction import match
 
-CIFAR10_MEAN = (0.4914672374725342, 0.4822617471218109, 0.4467701315879822)
-CIFAR10_STD = (0.24703224003314972, 0.24348513782024384, 0.26158785820007324)
 PEER = Path(__file__).resolve().parent / "breaching_peer.py"
 
 
@@ -109,13 +107,11 @@ def find_data_dir(explicit: str | None, peer_python: str | None) -> Path:
 
 
 def load_images(data_dir: Path, n: int) -> tuple[torch.Tensor, torch.Tensor]:
-    files = sorted(data_dir.glob("cifar10_*.png"))[:n]
-    if len(files) < n:
+    """The first ``n`` CIFAR-10 samples, read as the ``cifar10-samples`` data set reads them."""
+    x, y = cifar10_sample_arrays(data_dir, n)
+    if len(x) < n:
         raise SystemExit(f"{data_dir}: fewer than {n} cifar10_*.png files")
-    imgs = [np.asarray(Image.open(f).convert("RGB"), dtype=np.float32) / 255.0 for f in files]
-    x = torch.from_numpy(np.stack(imgs)).permute(0, 3, 1, 2).contiguous()
-    y = torch.tensor([int(f.stem.split("_")[-1]) for f in files], dtype=torch.int64)
-    return x, y
+    return torch.from_numpy(x), torch.from_numpy(y)
 
 
 def normalise(x: torch.Tensor) -> torch.Tensor:

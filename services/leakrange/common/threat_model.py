@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from leakrange.common.query_budget import UNLIMITED_BUDGET, budget_is_limited
 from leakrange.v1 import common_pb2
 
+LABELS_KNOWN_TEXT = "The attacker is given the true labels of the records behind each update."
 OutputKind = Literal["logits", "probabilities", "topk", "label"]
 
 _KIND_TO_PROTO: dict[str, int] = {
@@ -70,6 +71,10 @@ class Knowledge(BaseModel):
     recipe_known: bool = True
     data_fraction: float = Field(default=1.0, gt=0.0, le=1.0)
     data_overlaps_members: bool = False
+    # Federated server adversaries: the true labels of every client batch they observe come
+    # with the observation (label recovery is skipped). Refused for every other adversary.
+    labels_known: bool = Field(default=False, description="federated server adversaries: "
+                               "the clients' labels are granted with their updates")
 
     @model_validator(mode="after")
     def _proxy_needed(self) -> Knowledge:
@@ -91,7 +96,7 @@ class ThreatModel(BaseModel):
             knowledge=common_pb2.Knowledge(
                 architecture_known=k.architecture_known, proxy_model=k.proxy_model or "",
                 recipe_known=k.recipe_known, data_fraction=k.data_fraction,
-                data_overlaps_members=k.data_overlaps_members,
+                data_overlaps_members=k.data_overlaps_members, labels_known=k.labels_known,
             ),
         )
 
@@ -106,6 +111,7 @@ class ThreatModel(BaseModel):
                 recipe_known=k.recipe_known if msg.HasField("knowledge") else True,
                 data_fraction=k.data_fraction if k.data_fraction > 0 else 1.0,
                 data_overlaps_members=k.data_overlaps_members,
+                labels_known=k.labels_known,
             ),
         )
 
@@ -147,4 +153,6 @@ class ThreatModel(BaseModel):
             + (", overlapping the training records." if k.data_overlaps_members
                else ", none of it from the training records.")
         )
+        if k.labels_known:
+            parts.append(LABELS_KNOWN_TEXT)
         return " ".join(parts)

@@ -32,6 +32,8 @@ class DatasetEntry:
     table: Callable[[], pd.DataFrame] | None = None
     schema: TableSchema | None = None
     arrays: Callable[[], tuple[np.ndarray, np.ndarray]] | None = None
+    # Image data sets whose classes have names (else "0", "1", ...; count from the labels).
+    class_names: tuple[str, ...] | None = None
 
 
 _REGISTRY: MappingProxyType[str, DatasetEntry] = MappingProxyType(
@@ -85,6 +87,17 @@ _REGISTRY: MappingProxyType[str, DatasetEntry] = MappingProxyType(
                 description="scikit-learn 8x8 digits, 1x8x8 in [0, 1]",
                 rows=1_797,
                 arrays=image_sources.digits_arrays,
+            ),
+            DatasetEntry(
+                name="cifar10-samples",
+                kind="image",
+                package="foolbox",
+                install=image_sources.FOOLBOX_INSTALL,
+                description="the 20 CIFAR-10 test images foolbox ships (labels from the file "
+                            "names), 3x32x32 RGB in [0, 1]; enough to attack, not to train",
+                rows=20,
+                arrays=image_sources.cifar10_sample_arrays,
+                class_names=image_sources.CIFAR10_CLASSES,
             ),
         )
     }
@@ -150,13 +163,14 @@ def load_dataset(name: str, store: ArtifactStore | None = None) -> Dataset:
     if entry.arrays is None:
         raise NotFound(f"data set '{name}' has no loader")
     x, y = entry.arrays()
-    num_classes = int(y.max()) + 1
+    names = (list(entry.class_names) if entry.class_names is not None
+             else [str(label) for label in range(int(y.max()) + 1)])
     return Dataset(
         name=name,
         x=x,
         y=y,
-        num_classes=num_classes,
-        class_names=[str(label) for label in range(num_classes)],
+        num_classes=len(names),
+        class_names=names,
         input_shape=tuple(int(d) for d in x.shape[1:]),
         feature_names=None,
         kind=entry.kind,

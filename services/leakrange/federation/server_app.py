@@ -5,8 +5,11 @@ honest server runs it, recording what the threat model lets the adversary see.
 - when the adversary is the server (``record_updates``), the global model of each round and
   every client's returned weights with its record count (an honest-but-curious server sees
   exactly these);
-- when the adversary is a malicious server (``crafted_file``), the global model it sends in
-  ``crafted_round`` is replaced by the crafted one (``imprint.py``) before it goes out;
+- when the adversary is a malicious server (``crafted_file``), in ``crafted_round`` it sends
+  the global model with Robbing the Fed's imprint block in front (``models/imprint.py``; the
+  block's weights crafted range side by ``fl_attacks.imprint.imprint_model``) and tells the
+  clients the spec of that model; the round's aggregate is then dropped and the federation goes
+  on from the global model the crafted one stood in for (the server keeps its own model);
 - always a ``done.json`` per finished round (the range's own progress record);
 - every ``eval_every`` rounds, the global model's accuracy on the range's holdout (records no
   client holds), as ``eval.json`` (``evaluation.py``: Flower's central ``evaluate_fn``).
@@ -43,6 +46,7 @@ from leakrange.federation.observation_files import (
     read_arrays,
 )
 from leakrange.federation.settings import FederationSettings
+from leakrange.models.imprint import imprinted_state
 
 app = ServerApp()
 
@@ -55,13 +59,25 @@ class RecordingFedAvg(FedAvg):
                          min_available_nodes=n)
         self._s = settings
         self._out = out
-        self._crafted = crafted
+        self._crafted = crafted  # the imprint block's weights (imprint.*), malicious server
+        self._honest: ArrayRecord | None = None  # the global model a crafted round stood in for
+
+    def _is_crafted(self, server_round: int) -> bool:
+        return self._crafted is not None and server_round == self._s.crafted_round
 
     def configure_train(self, server_round: int, arrays: ArrayRecord, config: ConfigRecord,
                         grid: Grid) -> Iterable[Message]:
         s = self._s
-        if self._crafted is not None and server_round == s.crafted_round:
-            arrays = ArrayRecord({k: torch.from_numpy(v) for k, v in self._crafted.items()})
+        if self._is_crafted(server_round):
+            crafted = s.crafted_model()
+            if crafted is None or self._crafted is None:
+                raise ValueError("a crafted round needs crafted_model_spec and the block")
+            block = {k: torch.from_numpy(v) for k, v in self._crafted.items()}
+            self._honest = arrays
+            arrays = ArrayRecord(imprinted_state(block, arrays.to_torch_state_dict()))
+            # a copy: Flower hands the same train config to every round
+            config = ConfigRecord({**dict(config.items()),
+                                   "model-spec": crafted.model_dump_json()})
         if s.record_updates or s.record_globals:
             self._out.write_arrays(global_name(server_round),
                                    {k: v.numpy() for k, v in arrays.to_torch_state_dict().items()})
@@ -83,6 +99,8 @@ class RecordingFedAvg(FedAvg):
                 self._out.write_arrays(client_name(server_round, k),
                                        {name: v.numpy() for name, v in state.items()})
         result = super().aggregate_train(server_round, replies)
+        if self._is_crafted(server_round) and self._honest is not None:
+            result = (self._honest, result[1])
         self._out.write_json(done_name(server_round),
                              {"round": server_round, "clients": clients,
                               "failures": sum(1 for m in replies if m.has_error())})

@@ -27,7 +27,10 @@ class FederationSettings(BaseModel):
     # sends each round (every node is sampled every round and receives the same model).
     record_globals: bool = False
     crafted_round: int = 0
+    # Malicious server: the imprint block's crafted weights (``imprint.*``, safetensors) and
+    # the spec of the model they make with the global one (``ModelSpec.imprint_bins``).
     crafted_file: str = ""
+    crafted_model_spec: dict[str, Any] | None = None
     round_timeout: float = Field(default=600.0, gt=0)
     # Evaluate the global model on the range's holdout every N rounds (0: never).
     eval_every: int = Field(default=0, ge=0)
@@ -35,3 +38,8 @@ class FederationSettings(BaseModel):
 
     def model(self) -> ModelSpec:
         return ModelSpec.model_validate(self.model_spec)
+
+    def crafted_model(self) -> ModelSpec | None:
+        if self.crafted_model_spec is None:
+            return None
+        return ModelSpec.model_validate(self.crafted_model_spec)

@@ -17,6 +17,10 @@ Bins holding several records give their average; empty bins give nothing.
 ``calibration`` lets the server fit the measurement's mean and spread on public data of the
 same kind (the paper assumes it knows the distribution of the measurement); without it the
 measurement of normalised inputs is taken as standard normal.
+
+The block's layers are an architecture of the range's model specs (``models/imprint.py``,
+``ModelSpec.imprint_bins``), so the model crafted here is what the range's malicious Flower
+ServerApp sends and what its clients build (one construction for the federation and the attack).
 """
 
 from __future__ import annotations
@@ -30,39 +34,10 @@ from torch import nn
 from leakrange.common.errors import InvalidArgument
 from leakrange.fl_attacks.result import Reconstruction
 from leakrange.fl_attacks.updates import GradientUpdate, Knowledge, check_tensors
+from leakrange.models.imprint import BLOCK, ImprintBlock, Imprinted
 
-BLOCK_PREFIX = "imprint."
+BLOCK_PREFIX = f"{BLOCK}."
 MIN_DIFF = 1e-12
-
-
-class ImprintBlock(nn.Module):
-    """The cumulative imprint block of Fowl et al. (2022), ``linear0 -> ReLU -> linear1``."""
-
-    def __init__(self, input_shape: tuple[int, ...], bins: int, gain: float = 1e-3) -> None:
-        super().__init__()
-        size = 1
-        for d in input_shape:
-            size *= int(d)
-        self.input_shape = tuple(int(d) for d in input_shape)
-        self.linear0 = nn.Linear(size, bins)
-        self.linear1 = nn.Linear(bins, size)
-        self.gain = gain
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        h = torch.relu(self.linear0(x.flatten(1)))
-        return self.linear1(h).unflatten(1, self.input_shape)
-
-
-class Imprinted(nn.Module):
-    """The model the malicious server sends: ``model(imprint(x))``."""
-
-    def __init__(self, block: ImprintBlock, model: nn.Module) -> None:
-        super().__init__()
-        self.imprint = block
-        self.model = model
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.model(self.imprint(x))
 
 
 @dataclass(frozen=True)
@@ -91,7 +66,7 @@ def imprint_model(model: nn.Module, knowledge: Knowledge, params: ImprintParams 
     """
     p = params or ImprintParams()
     shape = tuple(knowledge.input_shape)
-    block = ImprintBlock(shape, p.bins, p.gain)
+    block = ImprintBlock(shape, p.bins)
     size = block.linear0.in_features
     gen = torch.Generator().manual_seed(p.seed)
     v = torch.randn(size, generator=gen, dtype=torch.float64)
@@ -116,14 +91,17 @@ def imprint_model(model: nn.Module, knowledge: Knowledge, params: ImprintParams 
     return Imprinted(block, model)
 
 
-def recover_imprint(imprinted: Imprinted, update: GradientUpdate, knowledge: Knowledge
-                    ) -> Reconstruction:
+def recover_imprint(imprinted: Imprinted, update: GradientUpdate, knowledge: Knowledge, *,
+                    min_bias_gradient: float = 1e-6) -> Reconstruction:
     """Closed-form inputs from the imprint layer's gradients (``update`` holds gradients of
     every trainable parameter of ``imprinted``, names prefixed ``imprint.`` and ``model.``).
 
-    Returns one input per bin pair that some records fell in, ordered by measurement;
+    Returns one input per bin pair that some records fell in, ordered by measurement; a bin
+    whose bias-gradient difference is below ``min_bias_gradient`` times the largest is empty.
     ``labels`` is ``None`` (the attack recovers inputs, not labels).
     """
+    if not 0 < min_bias_gradient < 1:
+        raise InvalidArgument("min_bias_gradient", "must be in (0, 1)")
     observed = check_tensors(imprinted, update.gradients, "update.gradients")
     names = [n for n, q in imprinted.named_parameters() if q.requires_grad]
     try:
@@ -137,7 +115,7 @@ def recover_imprint(imprinted: Imprinted, update: GradientUpdate, knowledge: Kno
     scale = float(db.abs().max())
     if scale == 0.0:
         raise InvalidArgument("update.gradients", "the imprint layer received no gradient")
-    keep = (db.abs() > max(MIN_DIFF, 1e-6 * scale)).nonzero().flatten()
+    keep = (db.abs() > max(MIN_DIFF, min_bias_gradient * scale)).nonzero().flatten()
     x = dw[keep] / db[keep, None]
     inputs = x.float().reshape(len(keep), *knowledge.input_shape)
     return Reconstruction(inputs=inputs, labels=None, labels_recovered=False,

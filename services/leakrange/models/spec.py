@@ -2,9 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SerializationInfo,
+    SerializerFunctionWrapHandler,
+    model_serializer,
+    model_validator,
+)
 
 ModelKind = Literal["logreg", "mlp", "cnn"]
 
@@ -13,6 +21,9 @@ class ModelSpec(BaseModel):
     """What ``build_model`` builds. ``hidden`` is used by mlp, ``channels``/``kernel_size`` by cnn.
 
     The cnn is conv -> ReLU -> 2x2 max-pool per entry of ``channels``, then one linear layer.
+    ``imprint_bins``: a Robbing-the-Fed imprint block of that many bins in front of the model
+    (``models/imprint.py``): what a malicious federation server sends in its crafted round.
+    The range sets it; a target's model spec refuses it (``zoo.spec_from_name_or_json``).
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -24,6 +35,7 @@ class ModelSpec(BaseModel):
     channels: list[int] = Field(default_factory=lambda: [16, 32], min_length=1, max_length=8)
     kernel_size: int = Field(default=3, ge=1, le=15)
     dropout: float = Field(default=0.0, ge=0.0, lt=1.0)
+    imprint_bins: int | None = Field(default=None, ge=2, le=65_536)
 
     @model_validator(mode="after")
     def _check_shapes(self) -> ModelSpec:
@@ -40,6 +52,16 @@ class ModelSpec(BaseModel):
             if min(self.input_shape[1:]) < shrink:
                 raise ValueError("cnn input is too small for that many pooling layers")
         return self
+
+    @model_serializer(mode="wrap")
+    def _omit_no_imprint(self, handler: SerializerFunctionWrapHandler,
+                         info: SerializationInfo) -> Any:
+        # Specs without an imprint serialise exactly as before the field existed (cache keys
+        # and stored model files hash this JSON).
+        data = handler(self)
+        if isinstance(data, dict) and data.get("imprint_bins") is None:
+            data.pop("imprint_bins", None)
+        return data
 
     @property
     def num_features(self) -> int:

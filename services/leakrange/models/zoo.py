@@ -69,6 +69,9 @@ def spec_from_name_or_json(
         raise InvalidArgument("model.input_shape", "does not match the data set")
     if doc.setdefault("num_classes", num_classes) != num_classes:
         raise InvalidArgument("model.num_classes", "does not match the data set")
+    if doc.get("imprint_bins") is not None:
+        raise InvalidArgument("model.imprint_bins", "is set by the range for a malicious "
+                              "server's crafted round (target.federated.adversary.bins)")
     return validate_spec(doc)
 
 
@@ -84,7 +87,14 @@ def validate_spec(doc: dict[str, Any]) -> ModelSpec:
 
 
 def build_model(spec: ModelSpec) -> nn.Module:
-    """A freshly initialised module (uses torch's global RNG: seed it or fork it to repeat)."""
+    """A freshly initialised module (uses torch's global RNG: seed it or fork it to repeat).
+
+    With ``imprint_bins`` the imprint block is built first, then the model behind it."""
+    if spec.imprint_bins is not None:
+        from leakrange.models.imprint import ImprintBlock, Imprinted
+
+        block = ImprintBlock(tuple(spec.input_shape), spec.imprint_bins)
+        return Imprinted(block, build_model(spec.model_copy(update={"imprint_bins": None})))
     layers: OrderedDict[str, nn.Module] = OrderedDict()
     if spec.kind == "cnn":
         in_ch, height, width = spec.input_shape

@@ -121,6 +121,9 @@ def check_spec(spec: ExerciseSpec, catalogue: AttackCatalogue | None = None) -> 
 
     problems: list[tuple[str, str]] = []
     kind, part = resolve(spec.target)
+    if spec.threat_model.knowledge.labels_known and not kind.grants_labels:
+        problems.append(("threat_model.knowledge.labels_known", "only a federated target's "
+                         f"server adversary can be given labels (this target is {kind.name})"))
     problems += kind.check(part, spec)
     problems += sweep_problems(spec)
     problems += subgroup_problems(spec)

@@ -49,6 +49,9 @@ def federated_description(setting: dict[str, Any]) -> str:
                      f"clients a crafted model instead of the global one. ")
         else:
             base += "It follows the protocol (honest but curious). "
+        if setting.get("labels_known"):
+            base += ("It is also given the true labels of the records behind each update "
+                     "(labels known to the attacker), so it recovers no labels itself. ")
     else:
         base += (f"The attacker is client {setting.get('adversary_client', 0)}: it holds its "
                  f"own records and sees only the global models its node received, never "

@@ -257,8 +257,9 @@ class RecordReconstructionScorer(Scorer):
                 f"for about {k} in {f['batch_records']} records of the client batches it "
                 f"attacked when clients send {updates} (batch {s.get('batch_size')}, "
                 f"{s.get('clients')} clients); median PSNR "
-                f"{float(f['median_psnr']['value']):.1f} dB, labels right for "
-                f"{float(f['label_accuracy']['value']) * 100:.0f} %.")
+                f"{float(f['median_psnr']['value']):.1f} dB, "
+                + ("labels known to the attacker." if s.get("labels_known") else
+                   f"labels right for {float(f['label_accuracy']['value']) * 100:.0f} %."))
         if n_scored > 1:
             text += f" (Strongest of the {n_scored} attacks run: {worst.label}.)"
         return text
@@ -267,4 +268,6 @@ class RecordReconstructionScorer(Scorer):
         roles = {a.findings["setting"].get("role", "") for a in attacks
                  if a.status == "succeeded"}
         return {"recognisable_db": RECOGNISABLE_DB,
-                "roles": [ROLE_WORDS.get(r, r) for r in sorted(roles)]}
+                "roles": [ROLE_WORDS.get(r, r) for r in sorted(roles)],
+                "labels_known": any(a.findings["setting"].get("labels_known") for a in attacks
+                                    if a.status == "succeeded")}

@@ -24,19 +24,19 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x19leakrange/v1/common.proto\x12\x0cleakrange.v1\"I\n\x06Tensor\x12\"\n\x05\x64type\x18\x01 \x01(\x0e\x32\x13.leakrange.v1.DType\x12\r\n\x05shape\x18\x02 \x03(\x03\x12\x0c\n\x04\x64\x61ta\x18\x03 \x01(\x0c\"M\n\x0b\x41rtifactRef\x12\x0e\n\x06sha256\x18\x01 \x01(\t\x12\x0c\n\x04size\x18\x02 \x01(\x03\x12\x12\n\nmedia_type\x18\x03 \x01(\t\x12\x0c\n\x04name\x18\x04 \x01(\t\"\x8e\x01\n\x06\x41\x63\x63\x65ss\x12\x11\n\twhite_box\x18\x01 \x01(\x08\x12(\n\x06output\x18\x02 \x01(\x0e\x32\x18.leakrange.v1.OutputKind\x12\r\n\x05top_k\x18\x03 \x01(\x05\x12\x15\n\x08rounding\x18\x04 \x01(\x05H\x00\x88\x01\x01\x12\x14\n\x0cquery_budget\x18\x05 \x01(\x03\x42\x0b\n\t_rounding\"\x88\x01\n\tKnowledge\x12\x1a\n\x12\x61rchitecture_known\x18\x01 \x01(\x08\x12\x13\n\x0bproxy_model\x18\x02 \x01(\t\x12\x14\n\x0crecipe_known\x18\x03 \x01(\x08\x12\x15\n\rdata_fraction\x18\x04 \x01(\x01\x12\x1d\n\x15\x64\x61ta_overlaps_members\x18\x05 \x01(\x08\"_\n\x0bThreatModel\x12$\n\x06\x61\x63\x63\x65ss\x18\x01 \x01(\x0b\x32\x14.leakrange.v1.Access\x12*\n\tknowledge\x18\x02 \x01(\x0b\x32\x17.leakrange.v1.Knowledge\"L\n\rProgressEvent\x12\r\n\x05phase\x18\x01 \x01(\t\x12\x0c\n\x04\x64one\x18\x02 \x01(\x03\x12\r\n\x05total\x18\x03 \x01(\x03\x12\x0f\n\x07message\x18\x04 \x01(\t\"B\n\x08LogEvent\x12%\n\x05level\x18\x01 \x01(\x0e\x32\x16.leakrange.v1.LogLevel\x12\x0f\n\x07message\x18\x02 \x01(\t\"g\n\x06Metric\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x01\x12\x13\n\x06\x63i_low\x18\x03 \x01(\x01H\x00\x88\x01\x01\x12\x14\n\x07\x63i_high\x18\x04 \x01(\x01H\x01\x88\x01\x01\x42\t\n\x07_ci_lowB\n\n\x08_ci_high*\x9a\x01\n\x05\x44Type\x12\x15\n\x11\x44TYPE_UNSPECIFIED\x10\x00\x12\x11\n\rDTYPE_FLOAT32\x10\x01\x12\x11\n\rDTYPE_FLOAT64\x10\x02\x12\x0f\n\x0b\x44TYPE_INT64\x10\x03\x12\x0f\n\x0b\x44TYPE_INT32\x10\x04\x12\x0f\n\x0b\x44TYPE_UINT8\x10\x05\x12\x0e\n\nDTYPE_BOOL\x10\x06\x12\x11\n\rDTYPE_FLOAT16\x10\x07*\x8e\x01\n\nOutputKind\x12\x1b\n\x17OUTPUT_KIND_UNSPECIFIED\x10\x00\x12\x16\n\x12OUTPUT_KIND_LOGITS\x10\x01\x12\x1d\n\x19OUTPUT_KIND_PROBABILITIES\x10\x02\x12\x15\n\x11OUTPUT_KIND_TOP_K\x10\x03\x12\x15\n\x11OUTPUT_KIND_LABEL\x10\x04*z\n\x08LogLevel\x12\x19\n\x15LOG_LEVEL_UNSPECIFIED\x10\x00\x12\x13\n\x0fLOG_LEVEL_DEBUG\x10\x01\x12\x12\n\x0eLOG_LEVEL_INFO\x10\x02\x12\x15\n\x11LOG_LEVEL_WARNING\x10\x03\x12\x13\n\x0fLOG_LEVEL_ERROR\x10\x04\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x19leakrange/v1/common.proto\x12\x0cleakrange.v1\"I\n\x06Tensor\x12\"\n\x05\x64type\x18\x01 \x01(\x0e\x32\x13.leakrange.v1.DType\x12\r\n\x05shape\x18\x02 \x03(\x03\x12\x0c\n\x04\x64\x61ta\x18\x03 \x01(\x0c\"M\n\x0b\x41rtifactRef\x12\x0e\n\x06sha256\x18\x01 \x01(\t\x12\x0c\n\x04size\x18\x02 \x01(\x03\x12\x12\n\nmedia_type\x18\x03 \x01(\t\x12\x0c\n\x04name\x18\x04 \x01(\t\"\x8e\x01\n\x06\x41\x63\x63\x65ss\x12\x11\n\twhite_box\x18\x01 \x01(\x08\x12(\n\x06output\x18\x02 \x01(\x0e\x32\x18.leakrange.v1.OutputKind\x12\r\n\x05top_k\x18\x03 \x01(\x05\x12\x15\n\x08rounding\x18\x04 \x01(\x05H\x00\x88\x01\x01\x12\x14\n\x0cquery_budget\x18\x05 \x01(\x03\x42\x0b\n\t_rounding\"\x9e\x01\n\tKnowledge\x12\x1a\n\x12\x61rchitecture_known\x18\x01 \x01(\x08\x12\x13\n\x0bproxy_model\x18\x02 \x01(\t\x12\x14\n\x0crecipe_known\x18\x03 \x01(\x08\x12\x15\n\rdata_fraction\x18\x04 \x01(\x01\x12\x1d\n\x15\x64\x61ta_overlaps_members\x18\x05 \x01(\x08\x12\x14\n\x0clabels_known\x18\x06 \x01(\x08\"_\n\x0bThreatModel\x12$\n\x06\x61\x63\x63\x65ss\x18\x01 \x01(\x0b\x32\x14.leakrange.v1.Access\x12*\n\tknowledge\x18\x02 \x01(\x0b\x32\x17.leakrange.v1.Knowledge\"L\n\rProgressEvent\x12\r\n\x05phase\x18\x01 \x01(\t\x12\x0c\n\x04\x64one\x18\x02 \x01(\x03\x12\r\n\x05total\x18\x03 \x01(\x03\x12\x0f\n\x07message\x18\x04 \x01(\t\"B\n\x08LogEvent\x12%\n\x05level\x18\x01 \x01(\x0e\x32\x16.leakrange.v1.LogLevel\x12\x0f\n\x07message\x18\x02 \x01(\t\"g\n\x06Metric\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x01\x12\x13\n\x06\x63i_low\x18\x03 \x01(\x01H\x00\x88\x01\x01\x12\x14\n\x07\x63i_high\x18\x04 \x01(\x01H\x01\x88\x01\x01\x42\t\n\x07_ci_lowB\n\n\x08_ci_high*\x9a\x01\n\x05\x44Type\x12\x15\n\x11\x44TYPE_UNSPECIFIED\x10\x00\x12\x11\n\rDTYPE_FLOAT32\x10\x01\x12\x11\n\rDTYPE_FLOAT64\x10\x02\x12\x0f\n\x0b\x44TYPE_INT64\x10\x03\x12\x0f\n\x0b\x44TYPE_INT32\x10\x04\x12\x0f\n\x0b\x44TYPE_UINT8\x10\x05\x12\x0e\n\nDTYPE_BOOL\x10\x06\x12\x11\n\rDTYPE_FLOAT16\x10\x07*\x8e\x01\n\nOutputKind\x12\x1b\n\x17OUTPUT_KIND_UNSPECIFIED\x10\x00\x12\x16\n\x12OUTPUT_KIND_LOGITS\x10\x01\x12\x1d\n\x19OUTPUT_KIND_PROBABILITIES\x10\x02\x12\x15\n\x11OUTPUT_KIND_TOP_K\x10\x03\x12\x15\n\x11OUTPUT_KIND_LABEL\x10\x04*z\n\x08LogLevel\x12\x19\n\x15LOG_LEVEL_UNSPECIFIED\x10\x00\x12\x13\n\x0fLOG_LEVEL_DEBUG\x10\x01\x12\x12\n\x0eLOG_LEVEL_INFO\x10\x02\x12\x15\n\x11LOG_LEVEL_WARNING\x10\x03\x12\x13\n\x0fLOG_LEVEL_ERROR\x10\x04\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'leakrange.v1.common_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_DTYPE']._serialized_start=830
-  _globals['_DTYPE']._serialized_end=984
-  _globals['_OUTPUTKIND']._serialized_start=987
-  _globals['_OUTPUTKIND']._serialized_end=1129
-  _globals['_LOGLEVEL']._serialized_start=1131
-  _globals['_LOGLEVEL']._serialized_end=1253
+  _globals['_DTYPE']._serialized_start=852
+  _globals['_DTYPE']._serialized_end=1006
+  _globals['_OUTPUTKIND']._serialized_start=1009
+  _globals['_OUTPUTKIND']._serialized_end=1151
+  _globals['_LOGLEVEL']._serialized_start=1153
+  _globals['_LOGLEVEL']._serialized_end=1275
   _globals['_TENSOR']._serialized_start=43
   _globals['_TENSOR']._serialized_end=116
   _globals['_ARTIFACTREF']._serialized_start=118
@@ -44,13 +44,13 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_ACCESS']._serialized_start=198
   _globals['_ACCESS']._serialized_end=340
   _globals['_KNOWLEDGE']._serialized_start=343
-  _globals['_KNOWLEDGE']._serialized_end=479
-  _globals['_THREATMODEL']._serialized_start=481
-  _globals['_THREATMODEL']._serialized_end=576
-  _globals['_PROGRESSEVENT']._serialized_start=578
-  _globals['_PROGRESSEVENT']._serialized_end=654
-  _globals['_LOGEVENT']._serialized_start=656
-  _globals['_LOGEVENT']._serialized_end=722
-  _globals['_METRIC']._serialized_start=724
-  _globals['_METRIC']._serialized_end=827
+  _globals['_KNOWLEDGE']._serialized_end=501
+  _globals['_THREATMODEL']._serialized_start=503
+  _globals['_THREATMODEL']._serialized_end=598
+  _globals['_PROGRESSEVENT']._serialized_start=600
+  _globals['_PROGRESSEVENT']._serialized_end=676
+  _globals['_LOGEVENT']._serialized_start=678
+  _globals['_LOGEVENT']._serialized_end=744
+  _globals['_METRIC']._serialized_start=746
+  _globals['_METRIC']._serialized_end=849
 # @@protoc_insertion_point(module_scope)

@@ -89,18 +89,20 @@ class Access(_message.Message):
     def __init__(self, white_box: _Optional[bool] = ..., output: _Optional[_Union[OutputKind, str]] = ..., top_k: _Optional[int] = ..., rounding: _Optional[int] = ..., query_budget: _Optional[int] = ...) -> None: ...
 
 class Knowledge(_message.Message):
-    __slots__ = ("architecture_known", "proxy_model", "recipe_known", "data_fraction", "data_overlaps_members")
+    __slots__ = ("architecture_known", "proxy_model", "recipe_known", "data_fraction", "data_overlaps_members", "labels_known")
     ARCHITECTURE_KNOWN_FIELD_NUMBER: _ClassVar[int]
     PROXY_MODEL_FIELD_NUMBER: _ClassVar[int]
     RECIPE_KNOWN_FIELD_NUMBER: _ClassVar[int]
     DATA_FRACTION_FIELD_NUMBER: _ClassVar[int]
     DATA_OVERLAPS_MEMBERS_FIELD_NUMBER: _ClassVar[int]
+    LABELS_KNOWN_FIELD_NUMBER: _ClassVar[int]
     architecture_known: bool
     proxy_model: str
     recipe_known: bool
     data_fraction: float
     data_overlaps_members: bool
-    def __init__(self, architecture_known: _Optional[bool] = ..., proxy_model: _Optional[str] = ..., recipe_known: _Optional[bool] = ..., data_fraction: _Optional[float] = ..., data_overlaps_members: _Optional[bool] = ...) -> None: ...
+    labels_known: bool
+    def __init__(self, architecture_known: _Optional[bool] = ..., proxy_model: _Optional[str] = ..., recipe_known: _Optional[bool] = ..., data_fraction: _Optional[float] = ..., data_overlaps_members: _Optional[bool] = ..., labels_known: _Optional[bool] = ...) -> None: ...
 
 class ThreatModel(_message.Message):
     __slots__ = ("access", "knowledge")

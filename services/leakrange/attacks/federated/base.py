@@ -76,12 +76,15 @@ def attack_updates(ctx: RunContext, params: UpdateParams, solve: Solver) -> Atta
 
 def knowledge(obs: Observation, server_round: int, client: int) -> Knowledge:
     """What the threat model grants about one update: the number of records behind it (the
-    count the client reported), the record shape and classes from the model spec, not the
-    labels (they are recovered from the update). The range's images are in [0, 1], so image
-    searches are boxed there (mean 0, std 1 per channel)."""
+    count the client reported), the record shape and classes from the model spec, and the
+    labels only when ``threat_model.knowledge.labels_known`` grants them (else they are
+    recovered from the update). The range's images are in [0, 1], so image searches are
+    boxed there (mean 0, std 1 per channel)."""
     shape = tuple(int(d) for d in obs.spec.input_shape)
     mean, std = ((0.0,) * shape[0], (1.0,) * shape[0]) if len(shape) == 3 else (None, None)
+    granted = obs.granted_labels(server_round, client)
     return Knowledge(obs.batch_records(server_round, client), shape, obs.spec.num_classes,
+                     labels=None if granted is None else torch.from_numpy(granted),
                      mean=mean, std=std)
 
 
@@ -109,4 +112,6 @@ def solution(rec: Reconstruction) -> tuple[np.ndarray, np.ndarray, dict[str, flo
     assert rec.labels is not None
     x = np.nan_to_num(rec.inputs.detach().numpy())
     return x, rec.labels.numpy().astype(np.int64), {
-        "matching_loss": float(rec.restart_losses[rec.best_restart])}
+        "matching_loss": float(rec.restart_losses[rec.best_restart]),
+        # updates attacked with the threat model's labels (no label recovery run)
+        "labels_given": 0.0 if rec.labels_recovered else 1.0}

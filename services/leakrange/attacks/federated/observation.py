@@ -6,14 +6,17 @@ the recipe (``recipe_json``):
 - ``fl.global.r<R>.<param>``: the global model sent in round R (every role sees these);
 - ``fl.update.r<R>.c<K>.<param>``: the weights client K sent back in round R (server roles
   only; the range never hands a client adversary another client's update);
-- ``fl.records.r<R>``: int64 [clients], the record counts the clients reported.
+- ``fl.records.r<R>``: int64 [clients], the record counts the clients reported;
+- ``fl.labels.r<R>.c<K>``: int64, the true labels (sorted) of the records behind client K's
+  update of round R, only when the threat model grants them
+  (``threat_model.knowledge.labels_known``; the attacks then skip label recovery).
 """
 
 from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import torch
@@ -27,6 +30,7 @@ from leakrange.models import ModelSpec, build_model, validate_spec
 _GLOBAL = re.compile(r"^fl\.global\.r(\d+)\.(.+)$")
 _UPDATE = re.compile(r"^fl\.update\.r(\d+)\.c(\d+)\.(.+)$")
 _RECORDS = re.compile(r"^fl\.records\.r(\d+)$")
+_LABELS = re.compile(r"^fl\.labels\.r(\d+)\.c(\d+)$")
 
 
 class FederatedRecipe(BaseModel):
@@ -43,6 +47,7 @@ class FederatedRecipe(BaseModel):
     records_per_client: int = Field(ge=1)
     adversary_client: int | None = None
     crafted_round: int = 0  # malicious server: the round it sent the imprint model
+    imprint_bins: int = 0  # malicious server: the imprint block's bins in that round
 
     @property
     def fedsgd(self) -> bool:
@@ -56,6 +61,9 @@ class Observation:
     globals: dict[int, dict[str, np.ndarray]]
     updates: dict[tuple[int, int], dict[str, np.ndarray]]
     records: dict[int, np.ndarray]
+    # The granted labels of each update (empty unless the threat model grants them).
+    labels: dict[tuple[int, int], np.ndarray] = field(default_factory=dict)
+    labels_known: bool = False
 
     @classmethod
     def of(cls, ctx: RunContext) -> Observation:
@@ -74,6 +82,7 @@ class Observation:
         globals_: dict[int, dict[str, np.ndarray]] = {}
         updates: dict[tuple[int, int], dict[str, np.ndarray]] = {}
         records: dict[int, np.ndarray] = {}
+        labels: dict[tuple[int, int], np.ndarray] = {}
         for name, value in tensors.items():
             if m := _GLOBAL.match(name):
                 globals_.setdefault(int(m.group(1)), {})[m.group(2)] = value
@@ -81,15 +90,21 @@ class Observation:
                 updates.setdefault((int(m.group(1)), int(m.group(2))), {})[m.group(3)] = value
             elif m := _RECORDS.match(name):
                 records[int(m.group(1))] = value.astype(np.int64)
+            elif m := _LABELS.match(name):
+                if value.dtype.kind not in "iu" or value.ndim != 1 or (
+                        value.size and (value.min() < 0 or value.max() >= spec.num_classes)):
+                    raise InvalidArgument(f"data.audit.{name[:64]}", "must be class indices")
+                labels[(int(m.group(1)), int(m.group(2)))] = value.astype(np.int64)
             else:
                 raise InvalidArgument(f"data.audit.{name[:64]}", "unknown federated tensor")
-        return cls(recipe, spec, globals_, updates, records)
+        known = ctx.threat_model.knowledge.labels_known
+        return cls(recipe, spec, globals_, updates, records, labels if known else {}, known)
 
     def model_at(self, server_round: int) -> nn.Module:
         """The global model of ``server_round`` as a module."""
         if server_round not in self.globals:
             raise FailedPrecondition(f"round {server_round} was not observed")
-        model = build_model(self.spec)
+        model = build_model(self.spec_at(server_round))
         try:
             model.load_state_dict({k: torch.from_numpy(np.array(v, np.float32))
                                    for k, v in self.globals[server_round].items()})
@@ -97,6 +112,14 @@ class Observation:
             raise InvalidArgument("data.audit", f"global model of round {server_round} does "
                                   "not fit the model spec") from None
         return model.eval()
+
+    def spec_at(self, server_round: int) -> ModelSpec:
+        """The global model's spec in ``server_round``: a malicious server's crafted round has
+        the imprint block in front (``ModelSpec.imprint_bins``)."""
+        r = self.recipe
+        if r.role == "malicious_server" and r.imprint_bins and server_round == r.crafted_round:
+            return self.spec.model_copy(update={"imprint_bins": r.imprint_bins})
+        return self.spec
 
     def server_pairs(self, rounds: list[int] | None, clients: list[int] | None
                      ) -> list[tuple[int, int]]:
@@ -122,6 +145,16 @@ class Observation:
         g = self.globals[server_round]
         u = self.updates[(server_round, client)]
         return {k: u[k].astype(np.float64) - g[k].astype(np.float64) for k in g}
+
+    def granted_labels(self, server_round: int, client: int) -> np.ndarray | None:
+        """The true labels behind an update when the threat model grants them, else None."""
+        if not self.labels_known:
+            return None
+        found = self.labels.get((server_round, client))
+        if found is None or len(found) != self.batch_records(server_round, client):
+            raise FailedPrecondition(f"the threat model grants labels but none came with the "
+                                     f"update of round {server_round}, client {client}")
+        return found
 
     def batch_records(self, server_round: int, client: int) -> int:
         counts = self.records.get(server_round)

@@ -1,10 +1,15 @@
 """Robbing the Fed (Fowl, Geiping, Czaja, Goldblum, Goldstein, ICLR 2022): a malicious server
-sends a global model whose first layer is an imprint module (``federation/imprint.py``, applied
-by the range's ServerApp in the round the adversary chose) and reads each client's records out
-of that layer's gradient in closed form, one per bin that holds exactly one record.
+sends, in the round the adversary chose, the global model with an imprint block in front
+(``models/imprint.py``; its weights crafted by ``fl_attacks.imprint.imprint_model``: every
+row one measurement of the record, ReLU thresholds at quantiles of that measurement on public
+records) and reads each client's records out of the block's gradient in closed form
+(``fl_attacks.imprint.recover_imprint``: differences of consecutive bins), exactly for every
+record alone in its bin.
 
 Labels are not part of the closed form; they are read off the last layer's gradient as a
-multiset (LLG, ``fl_attacks.batch_labels``) and assigned in order.
+multiset (LLG, ``fl_attacks.batch_labels``), or taken from the threat model when it grants them
+and every record came out of a bin of its own, and assigned in order (the bins do not say which
+label is whose).
 """
 
 from __future__ import annotations
@@ -24,8 +29,8 @@ from leakrange.attacks.federated.base import (
 )
 from leakrange.attacks.federated.observation import Observation
 from leakrange.common.errors import FailedPrecondition
-from leakrange.federation.imprint import linear_names, recover
-from leakrange.fl_attacks import batch_labels
+from leakrange.fl_attacks import Knowledge, batch_labels, recover_imprint
+from leakrange.models.imprint import Imprinted
 
 
 class RobbingTheFedParams(UpdateParams):
@@ -51,18 +56,24 @@ class RobbingTheFed(FederatedAttack):
             if obs.recipe.role != "malicious_server":
                 raise FailedPrecondition("robbing_the_fed needs a malicious server (the range "
                                          "must send the imprint model)")
-            grads = obs.gradient(r, k)
-            # The model's own layer order (the observation's tensors come in no order).
             model = obs.model_at(r)
-            names = linear_names(dict(model.state_dict()))
-            first = names[0]
-            x = recover(grads[f"{first}.weight"], grads[f"{first}.bias"], p.min_bias_gradient)
-            if len(x) == 0:
+            if not isinstance(model, Imprinted):
+                raise FailedPrecondition(f"the global model of round {r} has no imprint block "
+                                         f"(the crafted round is {obs.recipe.crafted_round})")
+            update = gradient_update(obs, model, r, k)
+            shape = tuple(int(d) for d in obs.spec.input_shape)
+            rec = recover_imprint(model, update, Knowledge(obs.batch_records(r, k), shape,
+                                                           obs.spec.num_classes),
+                                  min_bias_gradient=p.min_bias_gradient)
+            if len(rec.inputs) == 0:
                 raise FailedPrecondition(f"no record could be read out in round {r}")
-            x = np.clip(x, 0.0, 1.0).reshape(len(x), *obs.spec.input_shape)
-            observed = list(gradient_update(obs, model, r, k).gradients.values())
-            labels = batch_labels(model, observed, obs.spec.num_classes, len(x)).numpy()
-            return x, labels, {"bins_read": float(len(x))}
+            x = np.clip(rec.inputs.detach().numpy(), 0.0, 1.0)
+            granted = obs.granted_labels(r, k)
+            if granted is not None and len(granted) == len(x):
+                return x, granted, {"bins_read": float(len(x)), "labels_given": 1.0}
+            labels = batch_labels(model, list(update.gradients.values()),
+                                  obs.spec.num_classes, len(x)).numpy()
+            return x, labels, {"bins_read": float(len(x)), "labels_given": 0.0}
 
         crafted = Observation.of(ctx).recipe.crafted_round
         if p.rounds is None and crafted:

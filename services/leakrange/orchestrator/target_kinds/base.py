@@ -99,6 +99,9 @@ class TargetKind(ABC):
     spec_type: ClassVar[Any]
     # Result kinds this target has ground truth for (attacks returning others are refused).
     result_kinds: ClassVar[frozenset[str]]
+    # Whether ``threat_model.knowledge.labels_known`` can be granted against this kind (only
+    # a federation's server adversary has batches whose labels it may be given).
+    grants_labels: ClassVar[bool] = False
 
     @classmethod
     def localise(cls, doc: Any, base: Path) -> Any:

@@ -17,6 +17,7 @@ target:
     model: mlp-small
     eval_every: 1                # global model's accuracy on the holdout every N rounds
     adversary: {role: honest_server}   # honest_server | malicious_server | client
+threat_model: {knowledge: {labels_known: true}}   # server roles: the batches' labels granted
 ```
 
 The range draws each client's partition and a holdout no client holds from the data set (ground
@@ -37,7 +38,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from leakrange.common.attack_info import MEMBERSHIP, RECORD_RECONSTRUCTION
-from leakrange.common.errors import InvalidArgument, NotFound
+from leakrange.common.errors import NotFound
 from leakrange.orchestrator.target_kinds.base import PrepareContext, Problems, TargetKind
 
 if TYPE_CHECKING:
@@ -63,7 +64,8 @@ class FederatedAdversary(BaseModel):
     crafted_round: int = Field(default=1, ge=1, description="malicious server: the round it "
                                "sends the imprint model")
     bins: int | None = Field(default=None, ge=2, le=4096, description="malicious server: "
-                             "imprint bins (default: the first layer's width)")
+                             "bins of the imprint block it puts in front of the model "
+                             "(default: 4 per record of a client, at least 32)")
 
 
 class FederatedSpec(BaseModel):
@@ -122,9 +124,20 @@ class FederatedSpec(BaseModel):
         return self.local_epochs * -(-self.records_per_client // self.batch_size)
 
 
+def imprint_bins(spec: FederatedSpec) -> int:
+    """Malicious server: ``adversary.bins``, else 4 bins per record of a client (Fowl et al.
+    use several times more bins than records, so most records have a bin to themselves), at
+    least 32."""
+    return spec.adversary.bins or min(4096, max(32, 4 * spec.records_per_client))
+
+
 def cache_key(spec: FederatedSpec) -> str:
     # Without evaluation the key is the one runs cached before eval_every existed.
     text = spec.model_dump_json(exclude={"eval_every"} if spec.eval_every == 0 else None)
+    if spec.adversary.role == "malicious_server":
+        # the crafted round sends an imprint block in front of the model (it used to rewrite
+        # the first layer): runs cached before that hold another observation
+        text += "|imprint-block"
     return hashlib.sha256(text.encode()).hexdigest()[:32]
 
 
@@ -134,11 +147,11 @@ class FederatedKind(TargetKind):
                               "the adversary is its server or one of its clients.")
     spec_type: ClassVar[Any] = FederatedSpec
     result_kinds: ClassVar[frozenset[str]] = frozenset({RECORD_RECONSTRUCTION, MEMBERSHIP})
+    grants_labels: ClassVar[bool] = True
 
     @classmethod
     def check(cls, part: Any, exercise: ExerciseSpec) -> Problems:
         from leakrange.datasets.registry import dataset_entry
-        from leakrange.models import spec_from_name_or_json
 
         spec: FederatedSpec = part
         problems: Problems = []
@@ -150,16 +163,11 @@ class FederatedKind(TargetKind):
         if need > entry.rows:
             problems.append(("target.federated", f"clients x records_per_client + holdout "
                              f"({need}) exceed the data set's {entry.rows} rows"))
-        if spec.adversary.role == "malicious_server":
-            text = spec.model.strip()
-            try:
-                kind = spec_from_name_or_json(text, [1], 2).kind if text.startswith("{") \
-                    else _zoo_kind(text)
-            except InvalidArgument as err:
-                return [*problems, ("target.federated.model", err.problem)]
-            if kind != "mlp":
-                problems.append(("target.federated.model", "a malicious server's imprint "
-                                 "needs an mlp (a fully connected first layer)"))
+        if exercise.threat_model.knowledge.labels_known and spec.adversary.role not in \
+                SERVER_ROLES:
+            problems.append(("threat_model.knowledge.labels_known", "a client adversary "
+                             "observes no other client's batch whose labels it could be given; "
+                             "use a server role"))
         return problems + role_problems(spec, exercise)
 
     @classmethod
@@ -193,10 +201,3 @@ def role_problems(spec: FederatedSpec, exercise: ExerciseSpec) -> Problems:
                                  "no other client's update: use a server role for inversion"))
     return problems
 
-
-def _zoo_kind(name: str) -> str:
-    from leakrange.models import ZOO
-
-    if name not in ZOO:
-        raise InvalidArgument("model", f"unknown model; zoo: {', '.join(sorted(ZOO))}")
-    return str(ZOO[name]["kind"])

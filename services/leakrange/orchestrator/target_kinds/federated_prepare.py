@@ -38,6 +38,7 @@ from leakrange.orchestrator.target_kinds.federated import (
     SERVER_ROLES,
     FederatedSpec,
     cache_key,
+    imprint_bins,
 )
 from leakrange.orchestrator.target_kinds.federated_run import FederatedRun
 
@@ -64,14 +65,28 @@ def initial_state(model_spec: ModelSpec, seed: int) -> dict[str, np.ndarray]:
     return {k: v.detach().numpy().copy() for k, v in build_model(model_spec).state_dict().items()}
 
 
-def crafted_model(spec: FederatedSpec, model_spec: ModelSpec, public_x: np.ndarray
-                  ) -> dict[str, np.ndarray]:
-    """Malicious server: the imprint model it sends (bin edges from public records)."""
-    from leakrange.federation.imprint import apply, thresholds
+def imprint_spec(spec: FederatedSpec, model_spec: ModelSpec) -> ModelSpec:
+    """Malicious server: the model it sends in its crafted round (the imprint block of
+    ``adversary.bins`` bins in front of the federation's model)."""
+    return model_spec.model_copy(update={"imprint_bins": imprint_bins(spec)})
 
-    state = initial_state(model_spec, spec.seed)
-    width = model_spec.hidden[0] if model_spec.hidden else model_spec.num_classes
-    return apply(state, thresholds(public_x, spec.adversary.bins or width), spec.seed)
+
+def crafted_block(spec: FederatedSpec, model_spec: ModelSpec, public_x: np.ndarray
+                  ) -> dict[str, np.ndarray]:
+    """Malicious server: the imprint block's weights (``imprint.*``), its measurement fitted on
+    public records (``fl_attacks.imprint.imprint_model``); the ServerApp puts the block in front
+    of the current global model in the crafted round."""
+    from leakrange.fl_attacks.imprint import BLOCK_PREFIX, ImprintParams, imprint_model
+    from leakrange.fl_attacks.updates import Knowledge
+
+    torch.manual_seed(spec.seed)
+    # only the record shape matters for the block (the batch is the clients' to choose)
+    knowledge = Knowledge(1, tuple(model_spec.input_shape), model_spec.num_classes)
+    sent = imprint_model(build_model(model_spec), knowledge,
+                         ImprintParams(bins=imprint_bins(spec), seed=spec.seed),
+                         calibration=torch.from_numpy(np.ascontiguousarray(public_x, np.float32)))
+    return {k: v.detach().numpy().copy() for k, v in sent.state_dict().items()
+            if k.startswith(BLOCK_PREFIX)}
 
 
 def observed(spec: FederatedSpec, out: Observations, observer: Observations
@@ -111,6 +126,8 @@ def run_settings(spec: FederatedSpec, model_spec: ModelSpec, *, crafted: bool,
         model_spec=json.loads(model_spec.model_dump_json()),
         record_updates=role in SERVER_ROLES, record_globals=hosted and role == "client",
         crafted_round=spec.adversary.crafted_round if crafted else 0,
+        crafted_model_spec=json.loads(imprint_spec(spec, model_spec).model_dump_json())
+        if crafted else None,
         eval_every=spec.eval_every)
 
 
@@ -134,7 +151,7 @@ def run_hosted(spec: FederatedSpec, model_spec: ModelSpec, data: Dataset,
     job = FederationJob(
         run_settings(spec, model_spec, crafted=malicious, hosted=True),
         [(data.x[p].astype(np.float32), data.y[p].astype(np.int64)) for p in parts],
-        crafted=crafted_model(spec, model_spec, data.x[holdout]) if malicious else None,
+        crafted=crafted_block(spec, model_spec, data.x[holdout]) if malicious else None,
         holdout={"x": data.x[holdout].astype(np.float32),
                  "y": data.y[holdout].astype(np.int64)} if spec.eval_every else None)
     outcome = ctx.federation.run_federation(job, ctx.store, should_stop=ctx.should_stop,
@@ -156,7 +173,7 @@ def run_federation(spec: FederatedSpec, model_spec: ModelSpec, data: Dataset,
     crafted = ""
     if role == "malicious_server":
         crafted = str(work / "crafted.safetensors")
-        write_arrays(Path(crafted), crafted_model(spec, model_spec, data.x[holdout]))
+        write_arrays(Path(crafted), crafted_block(spec, model_spec, data.x[holdout]))
     settings = run_settings(spec, model_spec, crafted=bool(crafted), hosted=False
                             ).model_copy(update={"out_dir": str(work / "out"),
                                                  "crafted_file": crafted})

@@ -6,6 +6,10 @@ role's observation only, and the range keeps every client's partition as ground 
   (``fl.global.*``, ``fl.update.*``, ``fl.records.*`` audit tensors), no records at all.
 - Client role: the global models its node received, its own partition (``population``) and
   the audit records to score (other clients' records and holdout records, mixed, unlabelled).
+- ``threat_model.knowledge.labels_known`` (server roles only; validation refuses it for a
+  client): also the true labels behind each observed update, ``fl.labels.r<R>.c<K>`` (int64,
+  sorted: the labels as a multiset, nothing about the order the client visited its records),
+  from the partitions the range keeps. Without the grant no label tensor is ever sent.
 """
 
 from __future__ import annotations
@@ -22,7 +26,11 @@ from leakrange.common.threat_model import Access
 from leakrange.models import ModelSpec
 from leakrange.orchestrator.backend import TargetDeploySpec
 from leakrange.orchestrator.target_kinds.base import AdversaryView, PreparedTarget
-from leakrange.orchestrator.target_kinds.federated import SERVER_ROLES, FederatedSpec
+from leakrange.orchestrator.target_kinds.federated import (
+    SERVER_ROLES,
+    FederatedSpec,
+    imprint_bins,
+)
 from leakrange.orchestrator.target_kinds.synthetic_release import MembershipAudit
 from leakrange.v1 import attack_pb2
 
@@ -49,12 +57,16 @@ class ClientBatches:
     feature_names: tuple[str, ...] | None = None
 
 
-def fl_setting(spec: FederatedSpec) -> dict[str, Any]:
+def fl_setting(spec: FederatedSpec, labels_known: bool = False) -> dict[str, Any]:
     return {"framework": "flower", "clients": spec.clients, "partition": spec.partition,
             "records_per_client": spec.records_per_client, "rounds": spec.rounds,
             "local_epochs": spec.local_epochs, "batch_size": spec.batch_size,
             "local_steps": spec.local_steps, "lr": spec.lr, "role": spec.adversary.role,
-            "fedsgd": spec.local_steps == 1}
+            "fedsgd": spec.local_steps == 1, "labels_known": labels_known}
+
+
+def observed_rounds(spec: FederatedSpec) -> list[int]:
+    return spec.adversary.rounds or list(range(1, spec.rounds + 1))
 
 
 def _tensor(x: np.ndarray) -> Any:
@@ -89,10 +101,13 @@ class FederatedRun(PreparedTarget):
     def adversary_view(self, exercise: ExerciseSpec, datasets: DatasetCache) -> AdversaryView:
         s, d = self.spec, self.data
         role = s.adversary.role
+        # Validation refuses the grant for a client; the role check keeps it server-only here.
+        labels_known = exercise.threat_model.knowledge.labels_known and role in SERVER_ROLES
         audit = attack_pb2.TensorBundle()
         truth: dict[str, Any] = {RECORD_RECONSTRUCTION: ClientBatches(
             [d.x[p] for p in self.partitions], [d.y[p] for p in self.partitions],
-            d.num_classes, tuple(d.input_shape), d.kind == "image", fl_setting(s),
+            d.num_classes, tuple(d.input_shape), d.kind == "image",
+            fl_setting(s, labels_known),
             tuple(d.feature_names) if d.feature_names else None)}
         population = attack_pb2.TensorBundle()
         if role not in SERVER_ROLES:  # a server holds no records: no audit x, y
@@ -105,12 +120,19 @@ class FederatedRun(PreparedTarget):
             truth[MEMBERSHIP] = MembershipAudit(is_member)
         for name, value in self.observation.items():
             audit.tensors[name].CopyFrom(_tensor(value))
+        if labels_known:
+            for r in observed_rounds(s):
+                for k, rows in enumerate(self.partitions):
+                    if f"fl.records.r{r}" in self.observation:  # the round was observed
+                        audit.tensors[f"fl.labels.r{r}.c{k}"].CopyFrom(
+                            _tensor(np.sort(d.y[rows]).astype(np.int64)))
         recipe = {"role": role, "clients": s.clients, "rounds": s.rounds,
                   "local_epochs": s.local_epochs, "batch_size": s.batch_size, "lr": s.lr,
                   "records_per_client": s.records_per_client,
                   "adversary_client": s.adversary.client if role == "client" else None,
                   "crafted_round": s.adversary.crafted_round
-                  if role == "malicious_server" else 0}
+                  if role == "malicious_server" else 0,
+                  "imprint_bins": imprint_bins(s) if role == "malicious_server" else 0}
         data = attack_pb2.AdversaryData(
             audit=audit, dataset=d.name, model_spec_json=self.model_spec.model_dump_json(),
             recipe_json=json.dumps(recipe))
@@ -130,7 +152,9 @@ class FederatedRun(PreparedTarget):
                 f"rounds, {s.local_epochs} local epochs of batch {s.batch_size}: "
                 f"{s.local_steps} local steps; adversary: {s.adversary.role.replace('_', ' ')})")
         setting = {**fl_setting(s),
-                   "observed_rounds": s.adversary.rounds or list(range(1, s.rounds + 1)),
+                   "observed_rounds": observed_rounds(s),
+                   "labels_known": bool(view.truth[RECORD_RECONSTRUCTION].setting.get(
+                       "labels_known", False)),
                    "adversary_client": s.adversary.client if s.adversary.role == "client"
                    else None,
                    "crafted_round": s.adversary.crafted_round
