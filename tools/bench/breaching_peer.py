@@ -110,6 +110,8 @@ def main(argv: list[str]) -> int:
     cfg = attack_config(job)
     attacker = prepare_attack(model, torch.nn.CrossEntropyLoss(), cfg,
                               {"dtype": torch.float, "device": torch.device("cpu")})
+    # torch.optim's first optimizer imports torch._dynamo (~3 CPU s): setup, not the attack
+    importlib.import_module("torch._dynamo")
     torch.manual_seed(int(job["seed"]))
     cpu0, wall0 = time.process_time(), time.perf_counter()
     rec, _ = attacker.reconstruct(payload, shared, {}, dryrun=False)

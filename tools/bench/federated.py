@@ -145,6 +145,15 @@ def score(rec: torch.Tensor, rec_labels: torch.Tensor, img: torch.Tensor, y: tor
              "labels_multiset_ok": multiset_ok} for i in range(len(rows))]
 
 
+def ig_iterations(case: Case, args: argparse.Namespace, peer: bool) -> int:
+    """Inverting Gradients' iterations for a case: ``--ig4-iterations`` /
+    ``--breaching-ig4-iterations`` for batch 4 when given, else the batch-1 values."""
+    if peer:
+        batch4 = args.breaching_ig4_iterations
+        return batch4 if case.batch > 1 and batch4 else args.breaching_ig_iterations
+    return args.ig4_iterations if case.batch > 1 and args.ig4_iterations else args.ig_iterations
+
+
 def run_ours(case: Case, model: torch.nn.Module, x: torch.Tensor, upd: Any,
              args: argparse.Namespace) -> tuple[Reconstruction, float, float]:
     k = Knowledge(case.batch, (3, 32, 32), 10, mean=CIFAR10_MEAN, std=CIFAR10_STD)
@@ -154,8 +163,8 @@ def run_ours(case: Case, model: torch.nn.Module, x: torch.Tensor, upd: Any,
                                             tolerance=args.idlg_tolerance))
     else:
         rec = inverting_gradients(model, upd, k, IGParams(
-            iterations=args.ig_iterations, restarts=args.restarts, seed=args.seed,
-            tv_weight=args.tv_weight, lr=args.ig_lr))
+            iterations=ig_iterations(case, args, peer=False), restarts=args.restarts,
+            seed=args.seed, tv_weight=args.tv_weight, lr=args.ig_lr))
     return rec, time.process_time() - cpu0, time.perf_counter() - wall0
 
 
@@ -165,7 +174,7 @@ def run_peer(case: Case, model: torch.nn.Module, upd: Any, y: torch.Tensor,
         in_dir, out_dir = Path(tmp) / "in", Path(tmp) / "out"
         in_dir.mkdir()
         iterations = (args.breaching_idlg_iterations if case.attack == "idlg"
-                      else args.breaching_ig_iterations)
+                      else ig_iterations(case, args, peer=True))
         job = {"model": case.model, "attack": case.attack, "batch": case.batch,
                "iterations": iterations, "threads": args.threads, "seed": args.seed,
                "num_classes": 10, "input_shape": [3, 32, 32], "mean": CIFAR10_MEAN,
@@ -275,10 +284,14 @@ def main() -> None:
     ap.add_argument("--idlg-tolerance", type=float, default=1e-8)
     ap.add_argument("--breaching-idlg-iterations", type=int, default=1200,
                     help="breaching: L-BFGS steps (its DLG default 1200, up to 20 evals each)")
-    ap.add_argument("--ig-iterations", type=int, default=400)
+    ap.add_argument("--ig-iterations", type=int, default=200)
     ap.add_argument("--ig-lr", type=float, default=0.1)
     ap.add_argument("--tv-weight", type=float, default=0.2)
-    ap.add_argument("--breaching-ig-iterations", type=int, default=1200)
+    ap.add_argument("--breaching-ig-iterations", type=int, default=600)
+    ap.add_argument("--ig4-iterations", type=int, default=150,
+                    help="ours, batch 4 (0: --ig-iterations)")
+    ap.add_argument("--breaching-ig4-iterations", type=int, default=300,
+                    help="breaching, batch 4 (0: --breaching-ig-iterations)")
     ap.add_argument("--range-images", type=int, default=4,
                     help="the range's attack modules on the first N digits (0: skip)")
     ap.add_argument("--range-iterations", type=int, default=100)
@@ -330,8 +343,9 @@ def main() -> None:
         entry["settings"] = ({"ours_evals_max": args.idlg_evals, "ours_tolerance":
                               args.idlg_tolerance, "breaching_lbfgs_steps":
                               args.breaching_idlg_iterations} if case.attack == "idlg" else
-                             {"ours_iterations": args.ig_iterations, "breaching_iterations":
-                              args.breaching_ig_iterations, "restarts": args.restarts,
+                             {"ours_iterations": ig_iterations(case, args, peer=False),
+                              "breaching_iterations": ig_iterations(case, args, peer=True),
+                              "restarts": args.restarts,
                               "tv_weight": args.tv_weight})
         result["cases"][name] = entry
     if args.range_images:

@@ -60,7 +60,7 @@ def _run(model: nn.Module, update: GradientUpdate, knowledge: Knowledge, params:
          recover_labels: bool) -> Reconstruction:
     check_model(model, knowledge)
     observed = check_tensors(model, update.gradients, "update.gradients")
-    sim = ClientSimulator(model)
+    sim = ClientSimulator(model, im2col=True)
     scale = float(sum((g.double() ** 2).sum() for g in observed))
     b = knowledge.num_samples
     shape = (b, *knowledge.input_shape)
