@@ -25,7 +25,8 @@ deployment engine (``--clients`` SuperNodes, ``--rounds`` rounds, the ``mlp-smal
 digits) through the range's launcher, with where the seconds go: process start-up vs the run
 (ServerApp and one ClientApp process per message, each importing torch).
 
-    .venv/bin/python tools/bench/federated.py --peer-python .bench-venvs/breaching/bin/python
+    .venv/bin/python tools/bench/federated.py --peer-python .venv-breaching/bin/python \
+        --threads 1 --skip-federation --range-images 0
 
 The PNGs are found with ``importlib.util.find_spec("foolbox")`` (nothing is imported) in this
 interpreter, else in the peer's, else ``--data-dir``. Last line of stdout: the JSON result.

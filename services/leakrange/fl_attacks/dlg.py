@@ -8,6 +8,14 @@
   LLG count of Wainakh et al. 2022), then only the inputs are optimised with L-BFGS.
 
 Both accept the threat model's labels when it grants them (``Knowledge.labels``).
+
+Cost (CPU seconds at 1 thread, the DLG LeNet on one CIFAR-10 image, ``tools/bench/federated.py``):
+one evaluation (the simulated client gradient, its distance to the observed one, and the
+gradient of that in the inputs) is the whole price, so it is kept cheap without changing the
+search: convolutions are simulated as ``unfold`` + ``matmul`` (``Im2colConvolutions``, exact:
+2.45 instead of 3.11 ms) and L-BFGS's step costs 0.7 instead of 2.6 ms of Python
+(``optimization``). The search stops at ``tolerance`` (relative squared distance 1e-8, about
+48-50 dB on the benchmark's images) instead of spending its whole budget.
 """
 
 from __future__ import annotations
