@@ -286,7 +286,8 @@ def main() -> None:
     ap.add_argument("--breaching-idlg-iterations", type=int, default=1200,
                     help="breaching: L-BFGS steps (its DLG default 1200, up to 20 evals each)")
     ap.add_argument("--ig-iterations", type=int, default=200)
-    ap.add_argument("--ig-lr", type=float, default=0.1)
+    ap.add_argument("--ig-lr", type=float, default=0.5,
+                    help="ours: signed-Adam step (the paper: 0.1 over thousands of steps)")
     ap.add_argument("--tv-weight", type=float, default=0.2)
     ap.add_argument("--breaching-ig-iterations", type=int, default=600)
     ap.add_argument("--ig4-iterations", type=int, default=150,

@@ -21,7 +21,6 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 from torch.func import functional_call, grad, vmap
-from torch.overrides import TorchFunctionMode
 
 from leakrange.fl_attacks.updates import trainable
 
@@ -36,47 +35,6 @@ def soft_cross_entropy(logits: torch.Tensor, target: torch.Tensor) -> torch.Tens
     return -(F.softmax(target, dim=-1) * F.log_softmax(logits, dim=-1)).sum(-1).mean()
 
 
-def _pair(v: object) -> tuple[int, int] | None:
-    if isinstance(v, int):
-        return v, v
-    if isinstance(v, (tuple, list)) and len(v) == 2 and all(isinstance(i, int) for i in v):
-        return int(v[0]), int(v[1])
-    return None
-
-
-class Im2colConvolutions(TorchFunctionMode):
-    """Runs ``F.conv2d`` (groups 1, no dilation, numeric padding) as ``unfold`` + ``matmul``:
-    the same function, differentiated by autograd into matmuls and ``fold``. For the
-    double backward of a small network on one image this is cheaper than oneDNN's
-    convolution kernels and their transposed-convolution double backward (DLG LeNet, batch 1,
-    1 thread: 1.9 instead of 2.7 ms per gradient-matching evaluation)."""
-
-    def __torch_function__(self, func, types, args=(), kwargs=None):  # type: ignore[no-untyped-def]
-        kwargs = kwargs or {}
-        if func is F.conv2d:
-            conv = _im2col_conv(*args, **kwargs)
-            if conv is not None:
-                return conv
-        return func(*args, **kwargs)
-
-
-def _im2col_conv(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None = None,
-                 stride: object = 1, padding: object = 0, dilation: object = 1,
-                 groups: int = 1) -> torch.Tensor | None:
-    st, pad, dil = _pair(stride), _pair(padding), _pair(dilation)
-    if st is None or pad is None or dil != (1, 1) or groups != 1 or x.ndim != 4:
-        return None
-    n, _, h, w = x.shape
-    kh, kw = weight.shape[-2:]
-    oh = (h + 2 * pad[0] - kh) // st[0] + 1
-    ow = (w + 2 * pad[1] - kw) // st[1] + 1
-    cols = F.unfold(x, (kh, kw), padding=pad, stride=st)          # [N, C*kh*kw, L]
-    out = weight.flatten(1) @ cols
-    if bias is not None:
-        out = out + bias.view(1, -1, 1)
-    return out.view(n, weight.shape[0], oh, ow)
-
-
 class ClientSimulator:
     """Gradients an honest client would send for candidate batches, differentiable in them.
 
@@ -86,9 +44,8 @@ class ClientSimulator:
     are then ``[R, *shape]`` when ``batched_params`` is true.
     """
 
-    def __init__(self, model: nn.Module, im2col: bool = False) -> None:
+    def __init__(self, model: nn.Module) -> None:
         self.model = model
-        self.im2col = im2col
         self.names = list(trainable(model))
         self.params = {n: p.detach() for n, p in trainable(model).items()}
         self.buffers = {n: b.detach() for n, b in model.named_buffers()}
@@ -122,11 +79,7 @@ class ClientSimulator:
         else:
             params = {n: p if p.requires_grad else p.detach().requires_grad_(True)
                       for n, p in params.items()}
-        if self.im2col:
-            with Im2colConvolutions():
-                loss = self.loss(params, x, y)
-        else:
-            loss = self.loss(params, x, y)
+        loss = self.loss(params, x, y)
         grads = torch.autograd.grad(loss, [params[n] for n in self.names], create_graph=True)
         return [g.unsqueeze(0) for g in grads]
 
