@@ -28,15 +28,16 @@ digits) through the range's launcher, with where the seconds go: process start-u
     .venv/bin/python tools/bench/federated.py --peer-python .venv-breaching/bin/python \
         --threads 1 --skip-federation --range-images 0
 
-Measured (issue 12's setting, 1 thread, load 4-7, the command above): iDLG 43.45 dB / SSIM
-0.992 in 42.3 CPU s against breaching's 43.38 / 0.805 in 84.9 (2.0x); IG batch 1 14.42 /
-0.225 in 32.5 against 14.30 / 0.217 in 90.2 (2.8x); IG batch 4 13.59 / 0.205 in 11.0 against
-13.71 / 0.179 in 21.1 (1.9x); labels 4/4 everywhere. The IG defaults here are the range's
-200 (batch 1) and 150 (batch 4) signed-Adam steps of 0.5 against breaching's 600 and 300 of its
-0.1: with a third of the steps, the paper's 0.1 leaves the search short (batch 1: 12.59 dB at
-200 steps of 0.1, 13.89 at 0.3, 14.42 at 0.5). One iteration costs the same on both sides (the
-model's double backward), so the remaining factor is the number of iterations;
-``docs/federated.md`` has the table and the per-iteration floor.
+Measured (issue 12's setting, 1 thread, load 2-7, the command above): iDLG 43.45 dB / SSIM
+0.992 in 42.3 CPU s against breaching's 43.38 / 0.805 in 84.9 (2.0x); IG batch 1 15.16 /
+0.234 in 26.4 against 14.30 / 0.217 in 91.3 (3.5x); IG batch 4 13.59 / 0.205 in 12.4 against
+13.71 / 0.179 in 21.9 (1.8x); labels 4/4 everywhere. The IG defaults here are 170 signed-Adam
+steps of 0.8 (batch 1) and 150 of 0.5 (batch 4) against breaching's 600 and 300 of its 0.1:
+with a third of the steps the paper's 0.1 leaves the search short (batch 1: 12.59 dB at 200
+steps of 0.1, 14.42 at 0.5, 15.16 at 170 steps of 0.8; batch 4 at 150 steps: 13.59 at 0.5,
+13.35 at 0.8). One iteration costs the same on both sides (the model's double backward), so
+the remaining factor is the number of iterations; ``docs/federated.md`` has the table and the
+per-iteration floor.
 
 The PNGs are found with ``importlib.util.find_spec("foolbox")`` (nothing is imported) in this
 interpreter, else in the peer's, else ``--data-dir``. Last line of stdout: the JSON result.
@@ -175,7 +176,8 @@ def run_ours(case: Case, model: torch.nn.Module, x: torch.Tensor, upd: Any,
     else:
         rec = inverting_gradients(model, upd, k, IGParams(
             iterations=ig_iterations(case, args, peer=False), restarts=args.restarts,
-            seed=args.seed, tv_weight=args.tv_weight, lr=args.ig_lr))
+            seed=args.seed, tv_weight=args.tv_weight,
+            lr=args.ig4_lr if case.batch > 1 and args.ig4_lr else args.ig_lr))
     return rec, time.process_time() - cpu0, time.perf_counter() - wall0
 
 
@@ -295,9 +297,10 @@ def main() -> None:
     ap.add_argument("--idlg-tolerance", type=float, default=1e-8)
     ap.add_argument("--breaching-idlg-iterations", type=int, default=1200,
                     help="breaching: L-BFGS steps (its DLG default 1200, up to 20 evals each)")
-    ap.add_argument("--ig-iterations", type=int, default=200)
-    ap.add_argument("--ig-lr", type=float, default=0.5,
+    ap.add_argument("--ig-iterations", type=int, default=170)
+    ap.add_argument("--ig-lr", type=float, default=0.8,
                     help="ours: signed-Adam step (the paper: 0.1 over thousands of steps)")
+    ap.add_argument("--ig4-lr", type=float, default=0.5, help="ours, batch 4 (0: --ig-lr)")
     ap.add_argument("--tv-weight", type=float, default=0.2)
     ap.add_argument("--breaching-ig-iterations", type=int, default=600)
     ap.add_argument("--ig4-iterations", type=int, default=150,
@@ -357,6 +360,8 @@ def main() -> None:
                               args.breaching_idlg_iterations} if case.attack == "idlg" else
                              {"ours_iterations": ig_iterations(case, args, peer=False),
                               "breaching_iterations": ig_iterations(case, args, peer=True),
+                              "ours_lr": args.ig4_lr if case.batch > 1 and args.ig4_lr
+                              else args.ig_lr,
                               "restarts": args.restarts,
                               "tv_weight": args.tv_weight})
         result["cases"][name] = entry
