@@ -1,11 +1,11 @@
 """``breaching`` side of the federated benchmark: run with the python of a separate virtualenv
 that has ``torch==2.13.0``, ``torchvision`` built for it, ``breaching==0.1.2`` and
-``safetensors`` (never the project's lock), e.g.
+``safetensors`` (never the project's lock), plus ``foolbox==3.3.4`` for the sample PNGs, e.g.
 
-    python3 -m venv .bench-venvs/breaching
-    .bench-venvs/breaching/bin/pip install -c <(echo torch==2.13.0) torch==2.13.0 \
-        torchvision breaching==0.1.2 safetensors
-    .bench-venvs/breaching/bin/python tools/bench/breaching_peer.py IN_DIR OUT_DIR
+    python3 -m venv .venv-breaching
+    .venv-breaching/bin/pip install -c <(echo torch==2.13.0) torch==2.13.0 \
+        torchvision breaching==0.1.2 safetensors foolbox==3.3.4
+    .venv-breaching/bin/python tools/bench/breaching_peer.py IN_DIR OUT_DIR
 
 ``tools/bench/federated.py --peer-python PY`` writes IN_DIR: ``job.json`` (the case: model,
 attack, iterations, threads), ``weights.safetensors`` (the model's parameters and buffers) and
@@ -110,6 +110,8 @@ def main(argv: list[str]) -> int:
     cfg = attack_config(job)
     attacker = prepare_attack(model, torch.nn.CrossEntropyLoss(), cfg,
                               {"dtype": torch.float, "device": torch.device("cpu")})
+    # torch.optim's first optimizer imports torch._dynamo (~3 CPU s): setup, not the attack
+    importlib.import_module("torch._dynamo")
     torch.manual_seed(int(job["seed"]))
     cpu0, wall0 = time.process_time(), time.perf_counter()
     rec, _ = attacker.reconstruct(payload, shared, {}, dryrun=False)
