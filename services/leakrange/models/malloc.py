@@ -8,8 +8,8 @@ dev machine, 10-25 % of the step's CPU time (2026-12-02, torch 2.13; the faults 
 690,000 to 66,000 and the step from 6.9 to 5.4 CPU ms per model). ``keep_freed_memory`` raises
 both thresholds with ``mallopt`` so the blocks are reused. It changes the whole process's
 allocator, so it is called only in the reference-training worker processes the range starts
-(``reference_workers``), whose peak RSS it leaves as it was (the working set is the same; it is
-just not returned between steps). Elsewhere than glibc it does nothing.
+(``reference_workers``) that train CNNs, whose peak RSS it leaves as it was (the working set
+is the same; it is just not returned between steps). Elsewhere than glibc it does nothing.
 """
 
 from __future__ import annotations
