@@ -17,6 +17,7 @@ from kubernetes import client, config
 from kubernetes.config.config_exception import ConfigException
 
 from leakrange.common.errors import Unavailable
+from leakrange.orchestrator.kubernetes.api_call import REQUEST_TIMEOUT_S, api_call
 from leakrange.orchestrator.kubernetes.names import (
     COMPONENT_LABEL,
     EXERCISE_LABEL,
@@ -29,7 +30,6 @@ from leakrange.orchestrator.kubernetes.names import (
 )
 
 TOKENS_COMPONENT = "exercise-tokens"
-REQUEST_TIMEOUT_S = 30.0
 
 
 def load_api_client(kubeconfig: str | None = None, context: str | None = None) -> client.ApiClient:
@@ -72,26 +72,16 @@ class ExerciseCluster:
         data = self._client.sanitize_for_serialization(obj)
         return data if isinstance(data, dict) else {}
 
-    def _call(self, what: str, fn: Any, *args: Any, **kwargs: Any) -> Any:
-        try:
-            return fn(*args, _request_timeout=REQUEST_TIMEOUT_S, **kwargs)
-        except client.ApiException as err:
-            raise Unavailable(f"kubernetes API: {what} failed ({err.status} {err.reason})"
-                              ) from None
-        except urllib3.exceptions.HTTPError:
-            raise Unavailable(f"kubernetes API: {what} failed (API server unreachable)"
-                              ) from None
-
     # ---------------------------------------------------------------- pods
 
     def pods(self, exercise_id: str) -> list[dict[str, Any]]:
-        listing = self._call("list pods", self._core.list_namespaced_pod, self.namespace,
+        listing = api_call("list pods", self._core.list_namespaced_pod, self.namespace,
                              label_selector=exercise_selector(exercise_id))
         pods = [self._json(p) for p in listing.items]
         return [p for p in pods if _labels(p).get(EXERCISE_LABEL) == exercise_id]
 
     def warning_events(self) -> list[dict[str, Any]]:
-        listing = self._call("list events", self._core.list_namespaced_event, self.namespace,
+        listing = api_call("list events", self._core.list_namespaced_event, self.namespace,
                              field_selector="type=Warning,reason=FailedCreate")
         events = [self._json(e) for e in listing.items]
         return [e for e in events if e.get("type") == "Warning"]
@@ -134,7 +124,7 @@ class ExerciseCluster:
             if err.status != 409:  # another exercise created it meanwhile: patch it
                 raise Unavailable(f"kubernetes API: create tokens secret failed ({err.status} "
                                   f"{err.reason})") from None
-            self._call("update tokens secret", self._core.patch_namespaced_secret, secret,
+            api_call("update tokens secret", self._core.patch_namespaced_secret, secret,
                        self.namespace, {"data": data})
         except urllib3.exceptions.HTTPError:
             raise Unavailable("kubernetes API: create tokens secret failed (API server "
@@ -143,16 +133,8 @@ class ExerciseCluster:
     def delete_exercise_tokens(self, secret: str, exercise_id: str) -> None:
         """Remove the exercise's keys; keys or a Secret that are already gone are fine."""
         keys = {client_tokens_key(exercise_id): None, service_token_key(exercise_id): None}
-        try:
-            self._core.patch_namespaced_secret(secret, self.namespace, {"data": keys},
-                                               _request_timeout=REQUEST_TIMEOUT_S)
-        except client.ApiException as err:
-            if err.status != 404:
-                raise Unavailable(f"kubernetes API: update tokens secret failed ({err.status} "
-                                  f"{err.reason})") from None
-        except urllib3.exceptions.HTTPError:
-            raise Unavailable("kubernetes API: update tokens secret failed (API server "
-                              "unreachable)") from None
+        api_call("update tokens secret", self._core.patch_namespaced_secret, secret,
+                 self.namespace, {"data": keys}, ok_statuses=(404,))
 
     def exercises_with_tokens(self, secret: str) -> set[str]:
         """Ids of the exercises whose keys are in the tokens Secret (none if it is missing)."""

@@ -53,6 +53,7 @@ from leakrange.federation.observation_store import (
     SETTINGS,
     StoreObservations,
 )
+from leakrange.orchestrator.kubernetes.api_call import REQUEST_TIMEOUT_S, api_call
 from leakrange.orchestrator.kubernetes.federation_pods import federation_death, view_federation
 from leakrange.orchestrator.kubernetes.helm_runner import HelmClient, short_error
 from leakrange.orchestrator.kubernetes.names import release_name, tokens_secret_ref
@@ -66,7 +67,6 @@ from leakrange.orchestrator.target_kinds.federated_host import (
     StopFn,
 )
 
-REQUEST_TIMEOUT_S = 30.0
 RUN_COMPONENT = "federation-run"
 PARTITIONS = "partitions"
 RUN = "run"
@@ -266,17 +266,17 @@ class KubernetesFederation:
         if len(jobs) != 1:
             raise Unavailable("the exercise chart rendered no federation run Job")
         for policy in (d for d in docs if d["kind"] == "NetworkPolicy"):
-            self._api("create network policy", self._net.create_namespaced_network_policy,
-                      self.namespace, cast(Any, policy), conflict_ok=True)
+            api_call("create network policy", self._net.create_namespaced_network_policy,
+                     self.namespace, cast(Any, policy), ok_statuses=(409,))
         self._policies = [d["metadata"]["name"] for d in docs if d["kind"] == "NetworkPolicy"]
         name = jobs[0]["metadata"]["name"]
         self._job = name
-        self._api("create job", self._batch.create_namespaced_job, self.namespace, jobs[0])
+        api_call("create job", self._batch.create_namespaced_job, self.namespace, jobs[0])
         seen = -1
         while True:
             # GET jobs/<name> carries the status: the orchestrator's Role grants "jobs", and
             # jobs/status would be a subresource it does not need.
-            status = self._api("read job", self._batch.read_namespaced_job, name,
+            status = api_call("read job", self._batch.read_namespaced_job, name,
                                self.namespace).status
             states = {c.type: c for c in (getattr(status, "conditions", None) or [])
                       if c.status == "True"}
@@ -316,18 +316,6 @@ class KubernetesFederation:
         for name in store.list_manifests(f"{prefix}/"):
             _quietly(store.delete_manifest, name)
         self._job, self._policies = "", []
-
-    def _api(self, what: str, fn: Any, *args: Any, conflict_ok: bool = False) -> Any:
-        try:
-            return fn(*args, _request_timeout=REQUEST_TIMEOUT_S)
-        except client.ApiException as err:
-            if conflict_ok and err.status == 409:
-                return None
-            raise Unavailable(f"kubernetes API: {what} failed ({err.status} {err.reason})"
-                              ) from None
-        except urllib3.exceptions.HTTPError:
-            raise Unavailable(f"kubernetes API: {what} failed (API server unreachable)"
-                              ) from None
 
 
 def _quietly(fn: Callable[..., object], *args: Any, **kwargs: Any) -> None:

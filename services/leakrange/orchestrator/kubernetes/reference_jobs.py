@@ -28,13 +28,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol, cast
 
-import urllib3
 import yaml
 from kubernetes import client
 
 from leakrange.common.errors import Cancelled, InvalidArgument, Unavailable
+from leakrange.orchestrator.kubernetes.api_call import api_call
 
-REQUEST_TIMEOUT_S = 30.0
 COMPONENT = "reference-training"
 
 
@@ -72,17 +71,9 @@ def delete_orphan_jobs(api_client: client.ApiClient, namespace: str,
     those a previous orchestrator was following when it was killed. Returns their exercise
     ids. A namespace whose API serves no Jobs has none (404)."""
     batch = client.BatchV1Api(api_client)
-    try:
-        jobs = batch.list_namespaced_job(
-            namespace, label_selector=f"app.kubernetes.io/component={COMPONENT}",
-            _request_timeout=REQUEST_TIMEOUT_S).items
-    except client.ApiException as err:
-        if err.status == 404:
-            return set()
-        raise Unavailable(f"kubernetes API: list jobs failed ({err.status} {err.reason})"
-                          ) from None
-    except urllib3.exceptions.HTTPError:
-        raise Unavailable("kubernetes API: list jobs failed (API server unreachable)") from None
+    listing = api_call("list jobs", batch.list_namespaced_job, namespace, ok_statuses=(404,),
+                       label_selector=f"app.kubernetes.io/component={COMPONENT}")
+    jobs = listing.items if listing is not None else []
     orphans: set[str] = set()
     for job in jobs:
         meta = job.metadata
@@ -91,19 +82,15 @@ def delete_orphan_jobs(api_client: client.ApiClient, namespace: str,
         if meta is None or not meta.name or not exercise or exercise in keep \
                 or labels.get("app.kubernetes.io/component") != COMPONENT:
             continue
-        try:
-            batch.delete_namespaced_job(str(meta.name), namespace,
-                                        propagation_policy="Background",
-                                        _request_timeout=REQUEST_TIMEOUT_S)
-        except client.ApiException as err:
-            if err.status != 404:
-                raise Unavailable(f"kubernetes API: delete job failed ({err.status} "
-                                  f"{err.reason})") from None
-        except urllib3.exceptions.HTTPError:
-            raise Unavailable("kubernetes API: delete job failed (API server unreachable)"
-                              ) from None
+        delete_job(batch, str(meta.name), namespace)
         orphans.add(exercise)
     return orphans
+
+
+def delete_job(batch: client.BatchV1Api, name: str, namespace: str) -> None:
+    """Delete a Job with its pods; one already gone is fine."""
+    api_call("delete job", batch.delete_namespaced_job, name, namespace, ok_statuses=(404,),
+             propagation_policy="Background")
 
 
 def parse_indexes(text: str | None) -> frozenset[int]:
@@ -196,21 +183,22 @@ class ReferenceJobs:
             raise Unavailable("the exercise chart rendered no reference-training Job")
         policies = [d for d in docs if d["kind"] == "NetworkPolicy"]
         for policy in policies:
-            self._create_policy(policy)
+            api_call("create network policy", self._net.create_namespaced_network_policy,
+                     self.namespace, cast(Any, policy), ok_statuses=(409,))
         name = jobs[0]["metadata"]["name"]
-        self._call("create job", self._batch.create_namespaced_job, self.namespace, jobs[0])
+        api_call("create job", self._batch.create_namespaced_job, self.namespace, jobs[0])
         try:
             return self._follow(name, shards)
         finally:
-            self._delete_job(name)
+            delete_job(self._batch, name, self.namespace)
 
     def _follow(self, name: str, shards: int) -> JobOutcome:
         deadline = time.monotonic() + self._timeout_s
         while True:
             if self._should_stop is not None and self._should_stop():
                 raise Cancelled("reference training cancelled")
-            job = self._call("read job", self._batch.read_namespaced_job, name,
-                             self.namespace)
+            job = api_call("read job", self._batch.read_namespaced_job, name,
+                           self.namespace)
             status = job.status
             completed = parse_indexes(getattr(status, "completed_indexes", None))
             failed = parse_indexes(getattr(status, "failed_indexes", None))
@@ -224,39 +212,3 @@ class ReferenceJobs:
                 return JobOutcome(name, completed, failed, False)
             time.sleep(self._poll_s)
 
-    # ---------------------------------------------------------------- helpers
-
-    def _create_policy(self, policy: dict[str, Any]) -> None:
-        try:
-            self._net.create_namespaced_network_policy(self.namespace, cast(Any, policy),
-                                                       _request_timeout=REQUEST_TIMEOUT_S)
-        except client.ApiException as err:
-            if err.status != 409:  # the exercise's policy already exists: it is the same one
-                raise Unavailable(f"kubernetes API: create network policy failed "
-                                  f"({err.status} {err.reason})") from None
-        except urllib3.exceptions.HTTPError:
-            raise Unavailable("kubernetes API: create network policy failed "
-                              "(API server unreachable)") from None
-
-    def _delete_job(self, name: str) -> None:
-        try:
-            self._batch.delete_namespaced_job(name, self.namespace,
-                                              propagation_policy="Background",
-                                              _request_timeout=REQUEST_TIMEOUT_S)
-        except client.ApiException as err:
-            if err.status != 404:
-                raise Unavailable(f"kubernetes API: delete job failed ({err.status} "
-                                  f"{err.reason})") from None
-        except urllib3.exceptions.HTTPError:
-            raise Unavailable("kubernetes API: delete job failed (API server unreachable)"
-                              ) from None
-
-    def _call(self, what: str, fn: Any, *args: Any) -> Any:
-        try:
-            return fn(*args, _request_timeout=REQUEST_TIMEOUT_S)
-        except client.ApiException as err:
-            raise Unavailable(f"kubernetes API: {what} failed ({err.status} {err.reason})"
-                              ) from None
-        except urllib3.exceptions.HTTPError:
-            raise Unavailable(f"kubernetes API: {what} failed (API server unreachable)"
-                              ) from None
