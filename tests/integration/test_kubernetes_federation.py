@@ -19,7 +19,7 @@ import json
 import subprocess
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -60,7 +60,13 @@ from leakrange.orchestrator.target_kinds.federated_prepare import (
     split,
 )
 from leakrange.orchestrator.target_kinds.federated_run import FederatedRun
-from tests.fixtures.kmock_server import CONTROL_CHART, ChartRecorder, KubeEmulator
+from tests.fixtures.kmock_server import (  # noqa: F401 - kube_emulator_with_jobs: fixture
+    CONTROL_CHART,
+    ChartRecorder,
+    KubeEmulator,
+    PlayedController,
+    kube_emulator_with_jobs,
+)
 from tests.integration.test_kubernetes_backend import (  # noqa: F401 - fixtures
     container,
     control_defaults,
@@ -83,21 +89,12 @@ FEDERATED: dict[str, Any] = {"framework": "flower", "dataset": "digits", "client
                              "adversary": {"role": "honest_server"}}
 
 
-@pytest.fixture(scope="module")
-def kube_emulator() -> Iterator[KubeEmulator]:
-    emulator = KubeEmulator(("batch/v1/jobs", "networking.k8s.io/v1/networkpolicies")).start()
-    try:
-        yield emulator
-    finally:
-        emulator.stop()
-
-
 @pytest.fixture
 def range_store(s3_store_url: str) -> ArtifactStore:
     return open_store(s3_store_url)
 
 
-class FederationController:
+class FederationController(PlayedController):
     """Plays the StatefulSet controller, kubelet and Job controller for one federation run
     (see the module docstring). ``outcome``: ``complete``, ``job-fails`` (after every round)
     or ``supernode-dies`` (SuperNode 1 is killed during round 2)."""
@@ -105,6 +102,7 @@ class FederationController:
     def __init__(self, core_api: client.CoreV1Api, batch: client.BatchV1Api,
                  chart_recorder: ChartRecorder, store: ArtifactStore, store_url: str,
                  work: Path, outcome: str = "complete") -> None:
+        super().__init__(WAIT_S)
         self.core, self.batch, self.recorder = core_api, batch, chart_recorder
         self.store, self.store_url, self.work, self.outcome = store, store_url, work, outcome
         self.fetched: dict[int, dict[str, np.ndarray]] = {}
@@ -112,23 +110,6 @@ class FederationController:
         self.install_values: dict[str, Any] = {}
         self.images: set[str] = set()
         self.job: dict[str, Any] = {}
-        self.error: BaseException | None = None
-        self._thread = threading.Thread(target=self._run, daemon=True)
-
-    def start(self) -> FederationController:
-        self._thread.start()
-        return self
-
-    def join(self) -> None:
-        self._thread.join(WAIT_S)
-        if self.error is not None:
-            raise self.error
-
-    def _run(self) -> None:
-        try:
-            self._play()
-        except BaseException as err:  # noqa: BLE001 - re-raised in the test thread by join()
-            self.error = err
 
     def _wait(self, what: str, found: Callable[[], Any]) -> Any:
         deadline = time.monotonic() + WAIT_S

@@ -42,7 +42,13 @@ from leakrange.orchestrator.records import ExerciseRecord, ExerciseState
 from leakrange.orchestrator.runner import RunnerSettings
 from tests.e2e.range_helpers import small_spec
 from tests.fixtures.inprocess_backend import InProcessBackend
-from tests.fixtures.kmock_server import CONTROL_CHART, EXERCISE_CHART, ChartRecorder, KubeEmulator
+from tests.fixtures.kmock_server import (  # noqa: F401 - kube_emulator_with_jobs: fixture
+    CONTROL_CHART,
+    EXERCISE_CHART,
+    ChartRecorder,
+    KubeEmulator,
+    kube_emulator_with_jobs,
+)
 from tests.integration.test_kubernetes_backend import (  # noqa: F401 - fixtures
     control_defaults,
     core,
@@ -57,15 +63,6 @@ WAIT_S = 120.0
 # 65 reference models: two shards (64 + 1), so two completion indexes.
 SPEC = small_spec(name="fanout", attacks="      - {name: lira, params: "
                   "{reference_models: 65, epochs: 1}}\n", extra="report: {html: false}\n")
-
-
-@pytest.fixture(scope="module")
-def kube_emulator() -> Iterator[KubeEmulator]:
-    emulator = KubeEmulator(("batch/v1/jobs", "networking.k8s.io/v1/networkpolicies")).start()
-    try:
-        yield emulator
-    finally:
-        emulator.stop()
 
 
 class ShardPods:

@@ -12,9 +12,8 @@ chart objects are rendered by the real helm from the exercise's own release valu
 
 from __future__ import annotations
 
-import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -35,7 +34,11 @@ from leakrange.datasets import load_dataset
 from leakrange.models import TrainRecipe, spec_from_name_or_json
 from leakrange.orchestrator.kubernetes import HelmRunner, KubernetesBackend
 from leakrange.orchestrator.kubernetes.reference_jobs import parse_indexes
-from tests.fixtures.kmock_server import KubeEmulator
+from tests.fixtures.kmock_server import (  # noqa: F401 - kube_emulator_with_jobs: fixture
+    KubeEmulator,
+    PlayedController,
+    kube_emulator_with_jobs,
+)
 from tests.integration.test_kubernetes_backend import (  # noqa: F401 - fixtures
     control_defaults,
     core,
@@ -53,49 +56,24 @@ N_MODELS = 2 * SHARD_MODELS + 2  # three shards: 64, 64, 2
 
 
 @pytest.fixture(scope="module")
-def kube_emulator() -> Iterator[KubeEmulator]:
-    emulator = KubeEmulator(("batch/v1/jobs", "networking.k8s.io/v1/networkpolicies")).start()
-    try:
-        yield emulator
-    finally:
-        emulator.stop()
-
-
-@pytest.fixture(scope="module")
 def adult() -> tuple[np.ndarray, np.ndarray]:
     data = load_dataset("adult")
     rows = np.random.default_rng(0).permutation(len(data.y))[:160]
     return data.x[rows], data.y[rows]
 
 
-class JobController:
+class JobController(PlayedController):
     """Plays the Job controller and kubelet for the first Job created in ``namespace``."""
 
     def __init__(self, batch: client.BatchV1Api, ns: str, store: FolderStore, *,
                  flaky: frozenset[int] = frozenset(), broken: frozenset[int] = frozenset(),
                  backoff_limit: int = 2) -> None:
+        super().__init__(WAIT_S)
         self.batch, self.namespace, self.store = batch, ns, store
         self.flaky, self.broken, self.backoff_limit = flaky, broken, backoff_limit
         self.job: dict[str, Any] = {}
         self.attempts: dict[int, int] = {}
         self.trained: list[int] = []
-        self._thread = threading.Thread(target=self._run, daemon=True)
-        self.error: BaseException | None = None
-
-    def start(self) -> JobController:
-        self._thread.start()
-        return self
-
-    def join(self) -> None:
-        self._thread.join(WAIT_S)
-        if self.error is not None:
-            raise self.error
-
-    def _run(self) -> None:
-        try:
-            self._play()
-        except BaseException as err:  # noqa: BLE001 - re-raised in the test thread by join()
-            self.error = err
 
     def _play(self) -> None:
         deadline = time.monotonic() + WAIT_S
