@@ -30,7 +30,6 @@ import torch
 from leakrange.common.errors import InvalidArgument
 
 Precision = Literal["auto", "float32", "bfloat16"]
-PRECISIONS: tuple[str, ...] = ("auto", "float32", "bfloat16")
 
 
 @dataclass(frozen=True)

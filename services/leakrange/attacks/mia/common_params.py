@@ -10,6 +10,7 @@ from pydantic import Field, model_validator
 from leakrange.attacks.base import AttackParams
 from leakrange.attacks.context import RunContext
 from leakrange.common.errors import FailedPrecondition
+from leakrange.models.precision import Precision
 
 
 class ReferenceParams(AttackParams):
@@ -23,7 +24,7 @@ class ReferenceParams(AttackParams):
                     "known (default: half of the adversary's pool).")
     strategy: Literal["auto", "batched", "sequential"] = Field(
         default="auto", description="Train reference models at once (vmap) or one by one.")
-    precision: Literal["auto", "float32", "bfloat16"] = Field(
+    precision: Precision = Field(
         default="auto",
         description="Number format of batched reference training: bfloat16 computes in "
                     "bfloat16 with float32 weights and optimiser state (mixed precision); "
