@@ -20,6 +20,11 @@ def is_sha256_hex(text: str) -> bool:
     return _HEX64.fullmatch(text) is not None
 
 
+def is_sha256_ref(text: str) -> bool:
+    """True for ``sha256:`` and exactly 64 lower-case hex digits (a content address)."""
+    return text.startswith(SHA256_PREFIX) and is_sha256_hex(text.removeprefix(SHA256_PREFIX))
+
+
 def short(sha256: str) -> str:
     """The form used in messages: ``sha256:`` and the first 12 hex digits."""
     return f"{SHA256_PREFIX}{sha256[:12]}"

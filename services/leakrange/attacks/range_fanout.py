@@ -18,12 +18,12 @@ a run: an unknown run or task is ``NotFound``, a malformed outcome ``InvalidArgu
 
 from __future__ import annotations
 
-import re
 import threading
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
+from leakrange.artifacts.ref import is_sha256_ref
 from leakrange.common.errors import Cancelled, InvalidArgument, NotFound
 
 DEFAULT_TIMEOUT_S = 6 * 3600.0 + 300.0
@@ -33,7 +33,6 @@ MAX_REASON_CHARS = 200
 MAX_INDEXES = 100_000
 """Kubernetes' limit on the completions of an Indexed Job with ``backoffLimitPerIndex``."""
 _POLL_S = 0.2
-_TASK_REF = re.compile(r"sha256:[0-9a-f]{64}")
 
 EmitFn = Callable[[str, int], None]
 LogFn = Callable[[str], None]
@@ -122,7 +121,7 @@ class PendingFanouts:
         """The range's answer to ``run_id``'s pending request for ``task``: wakes the run."""
         if not run_id:
             raise InvalidArgument("run_id", "required")
-        if not _TASK_REF.fullmatch(task):
+        if not is_sha256_ref(task):
             raise InvalidArgument("task", "must be sha256:<64 lowercase hex digits>")
         with self._lock:
             if run_id not in self._runs:

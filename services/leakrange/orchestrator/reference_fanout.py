@@ -26,13 +26,13 @@ they come from the adversary's side.
 from __future__ import annotations
 
 import logging
-import re
 import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Protocol
 
 import grpc
 
+from leakrange.artifacts.ref import is_sha256_ref
 from leakrange.common.errors import Cancelled, RangeError
 from leakrange.v1 import attack_pb2, attack_pb2_grpc
 
@@ -50,7 +50,6 @@ COMPLETE_TIMEOUT_S = 30.0
 JOIN_TIMEOUT_S = 60.0
 """Longest ``close`` waits for a worker to delete its Job (a poll plus one API request)."""
 MAX_REASON_CHARS = 200
-_TASK_REF = re.compile(r"sha256:[0-9a-f]{64}")
 
 
 class ShardOutcome(Protocol):
@@ -116,7 +115,7 @@ class FanoutRelay:
         task, shards = request.task, int(request.shards)
         if any(worker.is_alive() for worker in self._workers):
             problem = "the range trains one fan-out per run at a time"
-        elif not _TASK_REF.fullmatch(task):
+        elif not is_sha256_ref(task):
             problem = "the request's task is not a task reference"
         elif not 1 <= shards <= MAX_SHARDS:
             problem = f"the request's shards must be between 1 and {MAX_SHARDS}"

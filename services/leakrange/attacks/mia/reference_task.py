@@ -23,6 +23,7 @@ from safetensors.numpy import load as st_load
 from safetensors.numpy import save as st_save
 
 from leakrange.artifacts import MEDIA_TENSORS, ArtifactStore
+from leakrange.artifacts.ref import SHA256_PREFIX, is_sha256_hex
 from leakrange.common.errors import IntegrityError, InvalidArgument, NotFound
 from leakrange.models import ModelSpec, TrainRecipe, pick_device
 from leakrange.models.batched_trainer import iter_reference_logits, resolve_workers
@@ -94,13 +95,13 @@ def write_task(
            "spec": spec.model_dump(mode="json"), "recipe": recipe.model_dump(mode="json"),
            "seeds": [int(s) for s in seeds], "ranges": [[int(a), int(b)] for a, b in ranges],
            "n_pool": len(pool_x), "arrays": arrays.sha256, "compute_dtype": compute_dtype}
-    return f"sha256:{store.put_json(doc).sha256}"
+    return f"{SHA256_PREFIX}{store.put_json(doc).sha256}"
 
 
 def read_task(store: ArtifactStore, ref: str) -> ReferenceTask:
     """The task document ``ref`` (``sha256:<hex>``), checked field by field."""
-    sha = ref.removeprefix("sha256:")
-    if len(sha) != 64 or any(c not in "0123456789abcdef" for c in sha):
+    sha = ref.removeprefix(SHA256_PREFIX)
+    if not is_sha256_hex(sha):
         raise InvalidArgument("task", "must be sha256:<64 hex digits>")
     doc = store.get_json(sha)
     if doc.get("kind") != TASK_KIND or doc.get("version") != TASK_VERSION:
