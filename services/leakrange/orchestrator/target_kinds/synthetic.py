@@ -8,7 +8,8 @@ generator's training set), a control set the generator never sees, and reference
 adversary may hold; it fits the generator on the original only and samples the synthetic table
 (as many rows as the original unless ``rows`` says otherwise). Tables are stored in the range's
 store by content hash (``cache/synthetic/<key>``); the original and control are ground truth
-only. ``targets`` records of each of original and control become the attacked targets.
+only. ``targets`` records of each of original and control become the attacked targets, the
+two sets matched on the secret column (``synthetic/target_picks.py`` says why).
 """
 
 from __future__ import annotations
@@ -266,12 +267,12 @@ def _prepare_files(spec: SyntheticFiles, ctx: PrepareContext) -> SyntheticReleas
 def release_truth(spec: SyntheticSpec | SyntheticFiles, original: np.ndarray,
                   control: np.ndarray, synthetic: np.ndarray, columns: Any, secret: int
                   ) -> SyntheticTruth:
+    from leakrange.synthetic.target_picks import matched_picks
     from leakrange.synthetic.utility import utility_summary
 
     rng = np.random.default_rng(np.random.SeedSequence([spec.split_seed, 0x7A6]))
     n = spec.targets
-    picked = (rng.choice(len(original), n, replace=False),
-              rng.choice(len(control), n, replace=False))
+    picked = matched_picks(original[:, secret], control[:, secret], n, rng)
     audit = np.concatenate([original[picked[0]], control[picked[1]]])
     is_member = np.concatenate([np.ones(n, bool), np.zeros(n, bool)])
     order = rng.permutation(2 * n)
