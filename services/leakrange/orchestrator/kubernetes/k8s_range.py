@@ -30,6 +30,10 @@ from typing import TYPE_CHECKING, Any, cast
 
 from leakrange.common.errors import InvalidArgument, RangeError, Unavailable
 from leakrange.orchestrator.backend import Deployment, RangeBackend, TargetDeploySpec
+from leakrange.orchestrator.kubernetes.api_objects import (
+    delete_exercise_objects,
+    delete_orphan_objects,
+)
 from leakrange.orchestrator.kubernetes.cluster import ExerciseCluster, load_api_client
 from leakrange.orchestrator.kubernetes.federation_run import KubernetesFederation
 from leakrange.orchestrator.kubernetes.helm_runner import HelmClient, HelmRunner
@@ -50,7 +54,6 @@ from leakrange.orchestrator.kubernetes.pod_watch import (
 from leakrange.orchestrator.kubernetes.reference_jobs import (
     ReferenceJobs,
     TemplateRenderer,
-    delete_orphan_jobs,
     reference_training_enabled,
 )
 from leakrange.orchestrator.kubernetes.values import PodPlacement, render_values
@@ -262,7 +265,8 @@ class KubernetesBackend(RangeBackend):
     # --------------------------------------------------------------- teardown
 
     def teardown(self, exercise_id: str) -> None:
-        """Uninstall the release and remove its tokens keys; failures are logged (the next
+        """Uninstall the release, remove its tokens keys and the Jobs and NetworkPolicies
+        created for it through the API (``api_objects``); failures are logged (the next
         ``cleanup_orphans`` retries them), never raised."""
         with self._lock:
             self._deployed.discard(exercise_id)
@@ -280,6 +284,11 @@ class KubernetesBackend(RangeBackend):
             self._cluster.delete_exercise_tokens(self._tokens_secret, exercise_id)
         except RangeError:
             log.warning("could not remove an exercise's tokens", exc_info=True,
+                        extra={"exercise": exercise_id})
+        try:
+            delete_exercise_objects(self._cluster.api_client, self.namespace, exercise_id)
+        except RangeError:
+            log.warning("could not remove an exercise's Jobs and policies", exc_info=True,
                         extra={"exercise": exercise_id})
 
     def close(self) -> None:
@@ -305,6 +314,7 @@ class KubernetesBackend(RangeBackend):
                 continue
             self._cluster.delete_exercise_tokens(self._tokens_secret, exercise_id)
             cleaned.add(exercise_id)
-        # Reference-training Jobs are created through the API, not by helm: not in a release.
-        cleaned |= delete_orphan_jobs(self._cluster.api_client, self.namespace, mine)
+        # Reference-training and federation-run Jobs and their NetworkPolicies are created
+        # through the API, not by helm: no release holds them.
+        cleaned |= delete_orphan_objects(self._cluster.api_client, self.namespace, mine)
         return sorted(cleaned)

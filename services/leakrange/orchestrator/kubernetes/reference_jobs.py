@@ -23,7 +23,7 @@ import itertools
 import json
 import tempfile
 import time
-from collections.abc import Callable, Collection, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol, cast
@@ -63,28 +63,6 @@ def reference_training_enabled(values: Sequence[Mapping[str, Any] | Path]) -> bo
         if isinstance(section, Mapping) and "enabled" in section:
             enabled = section["enabled"] is True
     return enabled
-
-
-def delete_orphan_jobs(api_client: client.ApiClient, namespace: str,
-                       keep: Collection[str]) -> set[str]:
-    """Delete the reference-training Jobs (and their pods) of every exercise not in ``keep``:
-    those a previous orchestrator was following when it was killed. Returns their exercise
-    ids. A namespace whose API serves no Jobs has none (404)."""
-    batch = client.BatchV1Api(api_client)
-    listing = api_call("list jobs", batch.list_namespaced_job, namespace, ok_statuses=(404,),
-                       label_selector=f"app.kubernetes.io/component={COMPONENT}")
-    jobs = listing.items if listing is not None else []
-    orphans: set[str] = set()
-    for job in jobs:
-        meta = job.metadata
-        labels = (meta.labels if meta is not None else None) or {}
-        exercise = labels.get("leakrange.io/exercise")
-        if meta is None or not meta.name or not exercise or exercise in keep \
-                or labels.get("app.kubernetes.io/component") != COMPONENT:
-            continue
-        delete_job(batch, str(meta.name), namespace)
-        orphans.add(exercise)
-    return orphans
 
 
 def delete_job(batch: client.BatchV1Api, name: str, namespace: str) -> None:
