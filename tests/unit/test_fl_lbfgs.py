@@ -1,11 +1,13 @@
 """The fixed-step L-BFGS of ``fl_attacks.optimization`` against ``torch.optim.LBFGS``.
 
 The compact form (Byrd, Nocedal and Schnabel 1994) must give the two-loop recursion's
-direction, and the whole search the iterates ``torch.optim.LBFGS(line_search_fn=None)`` makes.
+direction, and the whole search the iterates ``torch.optim.LBFGS(line_search_fn=None)`` makes
+(returning the best of them) as long as no step diverges; a diverging step is rejected.
 """
 
 from __future__ import annotations
 
+import pytest
 import torch
 
 from leakrange.fl_attacks.optimization import _History, _lbfgs_fixed_step
@@ -62,6 +64,43 @@ def test_search_makes_torch_lbfgs_iterates() -> None:
     x = z0.clone().requires_grad_(True)
     opt = torch.optim.LBFGS([x], lr=1.0, max_iter=39, max_eval=100, history_size=100,
                             tolerance_grad=0.0, tolerance_change=0.0)
+    visited: list[tuple[float, torch.Tensor]] = []
+
+    def closure() -> torch.Tensor:
+        opt.zero_grad()
+        v = value(x)
+        v.backward()
+        visited.append((float(v.detach()), x.detach().clone()))
+        return v
+
+    opt.step(closure)
+    visited.append((float(value(x.detach())), x.detach().clone()))  # its last step's point
+    assert evals == 40 == len(visited)
+    # the search returns its best iterate: torch's best point along the same path
+    best = min(visited, key=lambda p: p[0])[1]
+    assert torch.allclose(ours, best, rtol=1e-8, atol=1e-10)
+    assert float(value(ours)) < float(value(z0)) - 1.0    # it did descend
+
+
+def test_a_step_onto_a_plateau_is_halved_instead_of_taken() -> None:
+    """z^2 beside a cliff (z < -0.2: a flat 1,000, no gradient), as saturated sigmoids are
+    for gradient matching. From 0.3 the first fixed step (length min(1, 1/|g|)) lands at
+    -0.3, on the plateau: the papers' loop (torch.optim.LBFGS without line search) stops
+    there, its gradient being zero; the range's search halves that step and reaches 0."""
+    def value(z: torch.Tensor) -> torch.Tensor:
+        return torch.where(z < -0.2, torch.full_like(z, 1e3), z ** 2).sum()
+
+    def f(z: torch.Tensor) -> tuple[float, torch.Tensor]:
+        z = z.clone().requires_grad_(True)
+        v = value(z)
+        (g,) = torch.autograd.grad(v, [z])
+        visited.append(float(z.detach()[0]))
+        return float(v.detach()), g
+
+    z0 = torch.tensor([0.3], dtype=torch.float64)
+    x = z0.clone().requires_grad_(True)
+    opt = torch.optim.LBFGS([x], lr=1.0, max_iter=50, history_size=100,
+                            tolerance_grad=1e-12, tolerance_change=0.0)
 
     def closure() -> torch.Tensor:
         opt.zero_grad()
@@ -70,6 +109,8 @@ def test_search_makes_torch_lbfgs_iterates() -> None:
         return v
 
     opt.step(closure)
-    assert evals == 40
-    assert torch.allclose(ours, x.detach(), rtol=1e-8, atol=1e-10)
-    assert float(value(ours)) < float(value(z0)) - 1.0    # it did descend
+    assert float(x.detach()[0]) == pytest.approx(-0.3) and float(value(x.detach())) == 1e3
+    visited: list[float] = []
+    ours, evals = _lbfgs_fixed_step(f, z0.clone(), iterations=50, lr=1.0, tolerance=1e-20)
+    assert visited[:3] == pytest.approx([0.3, -0.3, 0.0])    # the step, then half of it
+    assert float(value(ours)) < 1e-20 and evals == 3
