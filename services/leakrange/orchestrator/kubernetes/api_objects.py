@@ -21,7 +21,10 @@ from kubernetes import client
 from leakrange.orchestrator.kubernetes.api_call import api_call
 from leakrange.orchestrator.kubernetes.federation_run import RUN_COMPONENT
 from leakrange.orchestrator.kubernetes.names import COMPONENT_LABEL, EXERCISE_LABEL
-from leakrange.orchestrator.kubernetes.reference_jobs import COMPONENT as REFERENCE_COMPONENT
+from leakrange.orchestrator.kubernetes.reference_jobs import (
+    COMPONENT as REFERENCE_COMPONENT,
+)
+from leakrange.orchestrator.kubernetes.reference_jobs import delete_job
 
 API_COMPONENTS = (REFERENCE_COMPONENT, RUN_COMPONENT)
 
@@ -47,29 +50,31 @@ def delete_api_objects(api_client: client.ApiClient, namespace: str,
     NetworkPolicies has none of them (404)."""
     batch = client.BatchV1Api(api_client)
     net = client.NetworkingV1Api(api_client)
-    kinds: tuple[tuple[str, Callable[..., Any], Callable[..., Any], dict[str, str]], ...] = (
-        ("jobs", batch.list_namespaced_job, batch.delete_namespaced_job,
-         {"propagation_policy": "Background"}),
-        ("network policies", net.list_namespaced_network_policy,
-         net.delete_namespaced_network_policy, {}),
+
+    def delete_policy(name: str) -> None:
+        api_call("delete network policy", net.delete_namespaced_network_policy, name,
+                 namespace, ok_statuses=(404,))
+
+    kinds: tuple[tuple[str, Callable[..., Any], Callable[[str], None]], ...] = (
+        ("jobs", batch.list_namespaced_job, lambda name: delete_job(batch, name, namespace)),
+        ("network policies", net.list_namespaced_network_policy, delete_policy),
     )
     found: set[str] = set()
-    for what, list_fn, delete_fn, options in kinds:
+    for what, list_fn, delete in kinds:
         for component in API_COMPONENTS:
             listing = api_call(f"list {what}", list_fn, namespace, ok_statuses=(404,),
                                label_selector=f"{COMPONENT_LABEL}={component}")
             for name, exercise in _labelled(listing.items if listing is not None else [],
                                             component, wanted):
-                api_call(f"delete {what}", delete_fn, name, namespace, ok_statuses=(404,),
-                         **options)
+                delete(name)
                 found.add(exercise)
     return found
 
 
 def delete_exercise_objects(api_client: client.ApiClient, namespace: str,
-                            exercise_id: str) -> bool:
-    """Delete one exercise's API-created objects; true when it had any."""
-    return bool(delete_api_objects(api_client, namespace, lambda e: e == exercise_id))
+                            exercise_id: str) -> None:
+    """Delete one exercise's API-created objects."""
+    delete_api_objects(api_client, namespace, lambda e: e == exercise_id)
 
 
 def delete_orphan_objects(api_client: client.ApiClient, namespace: str,
