@@ -7,6 +7,8 @@ direction, and the whole search the iterates ``torch.optim.LBFGS(line_search_fn=
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
 import torch
 
@@ -43,27 +45,28 @@ def test_compact_direction_is_the_two_loop_one_after_the_ring_wraps() -> None:
     assert torch.allclose(hist.direction(g), expected, rtol=1e-10, atol=1e-12)
 
 
-def test_search_makes_torch_lbfgs_iterates() -> None:
-    gen = torch.Generator().manual_seed(1)
-    n = 30
-    a = torch.randn(n, n, generator=gen, dtype=torch.float64)
-    hess = a @ a.T / n + 0.1 * torch.eye(n, dtype=torch.float64)
-    b = torch.randn(n, generator=gen, dtype=torch.float64)
+Value = Callable[[torch.Tensor], torch.Tensor]
 
-    def value(z: torch.Tensor) -> torch.Tensor:
-        return 0.5 * z @ hess @ z - b @ z + 0.05 * (z ** 4).sum()
 
+def value_and_gradient(value: Value, visited: list[float] | None = None
+                       ) -> Callable[[torch.Tensor], tuple[float, torch.Tensor]]:
+    """The ``f(z) -> (value, gradient)`` the range's search takes (records z[0] if asked)."""
     def f(z: torch.Tensor) -> tuple[float, torch.Tensor]:
+        if visited is not None:
+            visited.append(float(z[0]))
         z = z.clone().requires_grad_(True)
         v = value(z)
         (g,) = torch.autograd.grad(v, [z])
         return float(v.detach()), g
+    return f
 
-    z0 = torch.randn(n, generator=gen, dtype=torch.float64)
-    ours, evals = _lbfgs_fixed_step(f, z0.clone(), iterations=40, lr=1.0, tolerance=-1e9)
+
+def torch_fixed_step(value: Value, z0: torch.Tensor, max_iter: int,
+                     **options: float) -> tuple[torch.Tensor, list[tuple[float, torch.Tensor]]]:
+    """``torch.optim.LBFGS`` without line search from ``z0``: its last point and every point
+    it evaluated (value, point), the last one included."""
     x = z0.clone().requires_grad_(True)
-    opt = torch.optim.LBFGS([x], lr=1.0, max_iter=39, max_eval=100, history_size=100,
-                            tolerance_grad=0.0, tolerance_change=0.0)
+    opt = torch.optim.LBFGS([x], lr=1.0, max_iter=max_iter, history_size=100, **options)
     visited: list[tuple[float, torch.Tensor]] = []
 
     def closure() -> torch.Tensor:
@@ -75,6 +78,24 @@ def test_search_makes_torch_lbfgs_iterates() -> None:
 
     opt.step(closure)
     visited.append((float(value(x.detach())), x.detach().clone()))  # its last step's point
+    return x.detach(), visited
+
+
+def test_search_makes_torch_lbfgs_iterates() -> None:
+    gen = torch.Generator().manual_seed(1)
+    n = 30
+    a = torch.randn(n, n, generator=gen, dtype=torch.float64)
+    hess = a @ a.T / n + 0.1 * torch.eye(n, dtype=torch.float64)
+    b = torch.randn(n, generator=gen, dtype=torch.float64)
+
+    def value(z: torch.Tensor) -> torch.Tensor:
+        return 0.5 * z @ hess @ z - b @ z + 0.05 * (z ** 4).sum()
+
+    z0 = torch.randn(n, generator=gen, dtype=torch.float64)
+    ours, evals = _lbfgs_fixed_step(value_and_gradient(value), z0.clone(), iterations=40,
+                                    lr=1.0, tolerance=-1e9)
+    _, visited = torch_fixed_step(value, z0, 39, max_eval=100, tolerance_grad=0.0,
+                                  tolerance_change=0.0)
     assert evals == 40 == len(visited)
     # the search returns its best iterate: torch's best point along the same path
     best = min(visited, key=lambda p: p[0])[1]
@@ -90,27 +111,11 @@ def test_a_step_onto_a_plateau_is_halved_instead_of_taken() -> None:
     def value(z: torch.Tensor) -> torch.Tensor:
         return torch.where(z < -0.2, torch.full_like(z, 1e3), z ** 2).sum()
 
-    def f(z: torch.Tensor) -> tuple[float, torch.Tensor]:
-        z = z.clone().requires_grad_(True)
-        v = value(z)
-        (g,) = torch.autograd.grad(v, [z])
-        visited.append(float(z.detach()[0]))
-        return float(v.detach()), g
-
     z0 = torch.tensor([0.3], dtype=torch.float64)
-    x = z0.clone().requires_grad_(True)
-    opt = torch.optim.LBFGS([x], lr=1.0, max_iter=50, history_size=100,
-                            tolerance_grad=1e-12, tolerance_change=0.0)
-
-    def closure() -> torch.Tensor:
-        opt.zero_grad()
-        v = value(x)
-        v.backward()
-        return v
-
-    opt.step(closure)
-    assert float(x.detach()[0]) == pytest.approx(-0.3) and float(value(x.detach())) == 1e3
+    x, _ = torch_fixed_step(value, z0, 50, tolerance_grad=1e-12, tolerance_change=0.0)
+    assert float(x[0]) == pytest.approx(-0.3) and float(value(x)) == 1e3
     visited: list[float] = []
-    ours, evals = _lbfgs_fixed_step(f, z0.clone(), iterations=50, lr=1.0, tolerance=1e-20)
+    ours, evals = _lbfgs_fixed_step(value_and_gradient(value, visited), z0.clone(),
+                                    iterations=50, lr=1.0, tolerance=1e-20)
     assert visited[:3] == pytest.approx([0.3, -0.3, 0.0])    # the step, then half of it
     assert float(value(ours)) < 1e-20 and evals == 3
